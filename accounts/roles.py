@@ -1,0 +1,8 @@
+"""Role names: the groups the data migration creates (SPEC.md, "Who uses it")."""
+
+SALESPERSON = "salesperson"
+MANAGER = "manager"
+FINANCE = "finance"
+ADMIN = "admin"
+
+ALL_ROLES = (SALESPERSON, MANAGER, FINANCE, ADMIN)

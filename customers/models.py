@@ -1,0 +1,243 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department
+
+from .validators import normalize_company_name, normalize_phone, validate_credit_code
+
+
+class Source(models.TextChoices):
+    """R1.1: where the customer's information came from."""
+
+    MEDIA = "media", _("News media / online platform")
+    AGENCY = "agency", _("Intermediary agency")
+    ASSOCIATION = "association", _("Association or group")
+    PARTNER = "partner", _("Company with existing business")
+    PERSONAL = "personal", _("Personal relationship")
+    OTHER = "other", _("Other")
+
+
+class Industry(models.TextChoices):
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    ELECTRONICS = "electronics", _("Electronics")
+    SOFTWARE = "software", _("Software and IT")
+    CONSTRUCTION = "construction", _("Construction")
+    RETAIL = "retail", _("Retail and wholesale")
+    LOGISTICS = "logistics", _("Logistics")
+    FOOD = "food", _("Food and beverage")
+    CHEMICAL = "chemical", _("Chemicals")
+    MEDICAL = "medical", _("Medical and pharmaceutical")
+    ENERGY = "energy", _("Energy")
+    EDUCATION = "education", _("Education")
+    FINANCE = "finance", _("Finance")
+    AGRICULTURE = "agriculture", _("Agriculture")
+    OTHER = "other", _("Other")
+
+
+class CreditStatus(models.TextChoices):
+    """R4.3 payment credit."""
+
+    GOOD = "good", _("Good")
+    WATCH = "watch", _("Watch")
+    BAD = "bad", _("Bad")
+
+
+class Tier(models.TextChoices):
+    """R2 tiers; kept on the customer row so the pool filters on it with an index."""
+
+    VIP = "vip", _("VIP")
+    SPECIAL_VIP = "special_vip", _("Special VIP")
+    A = "a", _("A")
+    B = "b", _("B")
+    C = "c", _("C")
+
+
+class Basis(models.TextChoices):
+    """R5: on what basis the owner holds the customer."""
+
+    FIRST_INQUIRY = "first_inquiry", _("First inquiry")
+    FIRST_ORDER = "first_order", _("First order")
+    RELATIONSHIP = "relationship", _("Relationship")
+    CLAIMED = "claimed", _("Claimed from the pool")
+    ASSIGNED = "assigned", _("Assigned")
+
+
+class ReleaseReason(models.TextChoices):
+    """Why a customer is in the pool."""
+
+    NO_DEAL = "no_deal", _("No deal within 2 months (R5.2)")
+    NO_SALE = "no_sale", _("No sales for 3 months (R5.4)")
+    PROBLEM = "problem", _("Problem customer (R5.5)")
+    VOLUNTARY = "voluntary", _("Released by its owner")
+    HANDOVER = "handover", _("Handover to the pool (R7)")
+    IMPORTED = "imported", _("Imported collected list (R1.2)")
+    REGISTERED = "registered", _("Registered into the pool")
+
+
+class Customer(models.Model):
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="customers"
+    )
+    name = models.CharField(_("company name"), max_length=200)
+    name_key = models.CharField(max_length=200, db_index=True, editable=False)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        null=True,
+        blank=True,
+        validators=[validate_credit_code],
+    )
+    industry = models.CharField(_("industry"), max_length=30, choices=Industry.choices, default=Industry.OTHER)
+    province = models.CharField(_("province"), max_length=30, blank=True)
+    city = models.CharField(_("city"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    source_detail = models.CharField(_("source details"), max_length=200, blank=True)
+    is_long_term = models.BooleanField(
+        _("long-term cooperation"), default=False, help_text=_("Separates VIP from Special VIP (R2).")
+    )
+    credit_status = models.CharField(
+        _("payment credit"), max_length=10, choices=CreditStatus.choices, default=CreditStatus.GOOD
+    )
+    credit_note = models.TextField(_("credit notes"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    # R2 tier, maintained by the sales services.
+    tier = models.CharField(_("tier"), max_length=12, choices=Tier.choices, default=Tier.C)
+    tier_amount = models.DecimalField(_("12-month confirmed amount"), max_digits=14, decimal_places=2, default=Decimal(0))
+
+    # --- Ownership state (R5). Declared here so the pool page and the nightly job scan one
+    # indexed table; written only by ownership/services.py. ---
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_customers",
+    )
+    owner_basis = models.CharField(_("basis"), max_length=20, choices=Basis.choices, blank=True)
+    owned_since = models.DateField(_("owned since"), null=True, blank=True)
+    deadline = models.DateField(
+        _("deadline"), null=True, blank=True, help_text=_("Last day before the customer returns to the pool.")
+    )
+    sold_in_ownership = models.BooleanField(_("sale during this ownership"), default=False)
+    deadline_extended = models.BooleanField(_("deadline extended"), default=False)
+    warned_for_deadline = models.DateField(null=True, blank=True, editable=False)
+    introduced_by = models.CharField(_("introduced by"), max_length=100, blank=True)
+    last_sale_on = models.DateField(_("last confirmed sale"), null=True, blank=True)
+    is_problem = models.BooleanField(_("problem customer"), default=False)
+    problem_reason = models.TextField(_("problem reason"), blank=True)
+    released_at = models.DateTimeField(_("entered the pool"), null=True, blank=True)
+    release_reason = models.CharField(_("release reason"), max_length=20, choices=ReleaseReason.choices, blank=True)
+    released_from = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("previous owner"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            # The pool page: a department's ownerless customers, newest releases first.
+            models.Index(
+                fields=["department", "-released_at", "-id"], name="cust_pool_recent", condition=Q(owner__isnull=True)
+            ),
+            models.Index(fields=["department", "tier", "-released_at"], name="cust_pool_tier", condition=Q(owner__isnull=True)),
+            models.Index(
+                fields=["department", "industry", "-released_at"], name="cust_pool_industry", condition=Q(owner__isnull=True)
+            ),
+            models.Index(fields=["department", "city", "-released_at"], name="cust_pool_city", condition=Q(owner__isnull=True)),
+            models.Index(
+                fields=["department", "source", "-released_at"], name="cust_pool_source", condition=Q(owner__isnull=True)
+            ),
+            models.Index(
+                fields=["department", "release_reason", "-released_at"],
+                name="cust_pool_reason",
+                condition=Q(owner__isnull=True),
+            ),
+            models.Index(
+                fields=["department", "-released_at"], name="cust_pool_problem", condition=Q(owner__isnull=True, is_problem=True)
+            ),
+            # The nightly job and the warnings: owned customers by deadline.
+            models.Index(fields=["deadline"], name="cust_owned_deadline", condition=Q(owner__isnull=False)),
+            # "My customers", sorted by days left.
+            models.Index(fields=["owner", "deadline", "id"], name="cust_owner_deadline"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name_key = normalize_company_name(self.name)
+        super().save(*args, **kwargs)
+
+    @property
+    def in_pool(self) -> bool:
+        return self.owner_id is None
+
+    @property
+    def shows_as_problem(self) -> bool:
+        """R2.3: bad payment credit makes a problem customer, shown instead of a tier."""
+        return self.is_problem or self.credit_status == CreditStatus.BAD
+
+
+class Contact(models.Model):
+    """R4.2: a person at the customer, reachable at least one way."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer"))
+    name = models.CharField(_("name"), max_length=60)
+    position = models.CharField(_("position"), max_length=60, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    phone_digits = models.CharField(max_length=30, blank=True, db_index=True, editable=False)
+    email = models.EmailField(_("email"), blank=True)
+    wechat = models.CharField(_("WeChat"), max_length=60, blank=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(phone="", email="", wechat=""), name="contact_reachable", violation_error_message=_("A contact needs a phone, an email or a WeChat ID.")
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.phone_digits = normalize_phone(self.phone)
+        super().save(*args, **kwargs)
+
+
+class CreditStatusChange(models.Model):
+    """R4.3: every change of payment credit, never edited."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credit_changes")
+    old_status = models.CharField(max_length=10, choices=CreditStatus.choices)
+    new_status = models.CharField(max_length=10, choices=CreditStatus.choices)
+    note = models.TextField(blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]

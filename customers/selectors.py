@@ -1,0 +1,78 @@
+"""Reads of customers, always scoped to the requesting user (R6.4)."""
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+
+from .models import Contact, Customer
+
+
+def customers_visible_to(user: User) -> QuerySet[Customer]:
+    """The one rule of who sees which customer (R6.4); every list, detail, filter choice list,
+    export and autocomplete starts here.
+
+    Admins and finance see every department (finance confirms payments company-wide), a manager
+    its department, a salesperson its own customers and its department's pool.
+    """
+    qs = Customer.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_admin_role or user.is_finance:
+        return qs
+    if user.is_manager:
+        return qs.filter(department_id=user.department_id) if user.department_id else qs.none()
+    if user.is_salesperson and user.department_id:
+        return qs.filter(Q(owner=user) | Q(owner__isnull=True, department_id=user.department_id))
+    return qs.none()
+
+
+def customer_for_user(*, user: User, pk: int) -> Customer:
+    """A customer the user may see, or 404: another salesperson's customer does not exist for it."""
+    try:
+        return customers_visible_to(user).select_related("owner", "department", "released_from").get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def can_see_file(user: User, customer: Customer) -> bool:
+    """R6.4: documents, unmasked contacts, credit and sales belong to the owner, the managers of
+    its department, finance and admins; a pool customer's card alone is for every salesperson."""
+    if user.is_admin_role or user.is_finance:
+        return True
+    if user.is_manager:
+        return user.department_id == customer.department_id
+    return customer.owner_id == user.pk
+
+
+def can_edit(user: User, customer: Customer) -> bool:
+    if user.is_admin_role:
+        return True
+    if user.is_manager:
+        return user.department_id == customer.department_id
+    return customer.owner_id == user.pk and user.is_salesperson
+
+
+def owned_by(user: User) -> QuerySet[Customer]:
+    return Customer.objects.filter(owner=user)
+
+
+def contacts_of(*, user: User, customer: Customer) -> QuerySet[Contact]:
+    return customer.contacts.all() if can_see_file(user, customer) or customer.in_pool else Contact.objects.none()
+
+
+def mask_phone(value: str) -> str:
+    """138****8000: enough to recognise a number already known, not to call it."""
+    if not value:
+        return ""
+    if len(value) <= 4:
+        return "*" * len(value)
+    keep = 3 if len(value) >= 7 else 1
+    return value[:keep] + "*" * max(len(value) - keep - 4, 4) + value[-4:]
+
+
+def mask_email(value: str) -> str:
+    if not value or "@" not in value:
+        return ""
+    local, _, domain = value.partition("@")
+    return local[:1] + "***@" + domain

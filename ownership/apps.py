@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OwnershipConfig(AppConfig):
+    name = "ownership"
+    verbose_name = _("Ownership and pool")
+
+    def ready(self) -> None:
+        from . import sections  # noqa: F401  (registers the ownership section of the customer file)
