@@ -17,4 +17,4 @@ def add_months(day: date, months: int) -> date:
 
 
 def start_of_local_day(day: date) -> datetime:
-    return timezone.make_aware(datetime(day.year, day.month, day.day))
+    return datetime(day.year, day.month, day.day, tzinfo=timezone.get_current_timezone())

@@ -109,7 +109,9 @@ class Customer(models.Model):
 
     # R2 tier, maintained by the sales services.
     tier = models.CharField(_("tier"), max_length=12, choices=Tier.choices, default=Tier.C)
-    tier_amount = models.DecimalField(_("12-month confirmed amount"), max_digits=14, decimal_places=2, default=Decimal(0))
+    tier_amount = models.DecimalField(
+        _("12-month confirmed amount"), max_digits=14, decimal_places=2, default=Decimal(0)
+    )
 
     # --- Ownership state (R5). Declared here so the pool page and the nightly job scan one
     # indexed table; written only by ownership/services.py. ---
@@ -159,13 +161,21 @@ class Customer(models.Model):
             models.Index(
                 fields=["department", "-released_at", "-id"], name="cust_pool_recent", condition=Q(owner__isnull=True)
             ),
-            models.Index(fields=["department", "tier", "-released_at"], name="cust_pool_tier", condition=Q(owner__isnull=True)),
             models.Index(
-                fields=["department", "industry", "-released_at"], name="cust_pool_industry", condition=Q(owner__isnull=True)
+                fields=["department", "tier", "-released_at"], name="cust_pool_tier", condition=Q(owner__isnull=True)
             ),
-            models.Index(fields=["department", "city", "-released_at"], name="cust_pool_city", condition=Q(owner__isnull=True)),
             models.Index(
-                fields=["department", "source", "-released_at"], name="cust_pool_source", condition=Q(owner__isnull=True)
+                fields=["department", "industry", "-released_at"],
+                name="cust_pool_industry",
+                condition=Q(owner__isnull=True),
+            ),
+            models.Index(
+                fields=["department", "city", "-released_at"], name="cust_pool_city", condition=Q(owner__isnull=True)
+            ),
+            models.Index(
+                fields=["department", "source", "-released_at"],
+                name="cust_pool_source",
+                condition=Q(owner__isnull=True),
             ),
             models.Index(
                 fields=["department", "release_reason", "-released_at"],
@@ -173,7 +183,9 @@ class Customer(models.Model):
                 condition=Q(owner__isnull=True),
             ),
             models.Index(
-                fields=["department", "-released_at"], name="cust_pool_problem", condition=Q(owner__isnull=True, is_problem=True)
+                fields=["department", "-released_at"],
+                name="cust_pool_problem",
+                condition=Q(owner__isnull=True, is_problem=True),
             ),
             # The nightly job and the warnings: owned customers by deadline.
             models.Index(fields=["deadline"], name="cust_owned_deadline", condition=Q(owner__isnull=False)),
@@ -201,7 +213,9 @@ class Customer(models.Model):
 class Contact(models.Model):
     """R4.2: a person at the customer, reachable at least one way."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("customer")
+    )
     name = models.CharField(_("name"), max_length=60)
     position = models.CharField(_("position"), max_length=60, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
@@ -217,7 +231,9 @@ class Contact(models.Model):
         ordering = ["-is_primary", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(phone="", email="", wechat=""), name="contact_reachable", violation_error_message=_("A contact needs a phone, an email or a WeChat ID.")
+                condition=~Q(phone="", email="", wechat=""),
+                name="contact_reachable",
+                violation_error_message=_("A contact needs a phone, an email or a WeChat ID."),
             )
         ]
 
@@ -241,3 +257,6 @@ class CreditStatusChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.old_status} → {self.new_status}"

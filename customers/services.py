@@ -61,7 +61,11 @@ class DuplicateCustomer(DomainError):
 
 
 def customer_find_duplicate(
-    *, name: str, credit_code: str | None = None, phones: list[str] | tuple[str, ...] = (), exclude_pk: int | None = None
+    *,
+    name: str,
+    credit_code: str | None = None,
+    phones: list[str] | tuple[str, ...] = (),
+    exclude_pk: int | None = None,
 ) -> Duplicate | None:
     """R5.1: the same credit code, the same normalised company name, or the same contact phone,
     anywhere in the company (a company is one customer whichever department met it first)."""
@@ -87,7 +91,12 @@ def customer_find_duplicate(
 
 
 def customer_create(
-    *, data: dict[str, Any], contacts: list[dict[str, Any]], department_id: int, created_by: User | None, now: datetime | None = None
+    *,
+    data: dict[str, Any],
+    contacts: list[dict[str, Any]],
+    department_id: int,
+    created_by: User | None,
+    now: datetime | None = None,
 ) -> Customer:
     """Create a customer with its contacts after the duplicate check. Ownership is set by the
     caller (ownership.services) in the same transaction."""
@@ -148,7 +157,10 @@ def contact_add(*, customer: Customer, user: User, data: dict[str, Any]) -> Cont
     digits = normalize_phone(data.get("phone") or "")
     if len(digits) >= 7:
         clash = (
-            Customer.objects.filter(contacts__phone_digits=digits).exclude(pk=customer.pk).select_related("owner").first()
+            Customer.objects.filter(contacts__phone_digits=digits)
+            .exclude(pk=customer.pk)
+            .select_related("owner")
+            .first()
         )
         if clash:
             raise DuplicateCustomer(Duplicate(clash, "phone"))
@@ -164,7 +176,12 @@ def contact_update(*, contact: Contact, user: User, data: dict[str, Any]) -> Con
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     digits = normalize_phone(data.get("phone") or "")
     if len(digits) >= 7:
-        clash = Customer.objects.filter(contacts__phone_digits=digits).exclude(pk=customer.pk).select_related("owner").first()
+        clash = (
+            Customer.objects.filter(contacts__phone_digits=digits)
+            .exclude(pk=customer.pk)
+            .select_related("owner")
+            .first()
+        )
         if clash:
             raise DuplicateCustomer(Duplicate(clash, "phone"))
     if data.get("is_primary"):
@@ -190,7 +207,9 @@ def customer_set_credit_status(
     if status not in CreditStatus.values:
         raise DomainError(_("Unknown credit status."))
     if status == customer.credit_status:
-        raise DomainError(_("The credit status is already %(status)s.") % {"status": customer.get_credit_status_display()})
+        raise DomainError(
+            _("The credit status is already %(status)s.") % {"status": customer.get_credit_status_display()}
+        )
     if not note.strip():
         raise DomainError(_("Say why the credit status changes."))
     CreditStatusChange.objects.create(

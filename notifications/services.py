@@ -29,7 +29,10 @@ def notify_many(*, messages: Iterable[Message], now: datetime | None = None, ema
     """Store notifications in bulk inside the caller's transaction; mail one digest per recipient
     once that transaction commits (so a rolled-back change never mails anyone)."""
     now = now or timezone.now()
-    rows = [Notification(recipient_id=m.recipient_id, kind=m.kind, text=m.text[:500], url=m.url, created_at=now) for m in messages]
+    rows = [
+        Notification(recipient_id=m.recipient_id, kind=m.kind, text=m.text[:500], url=m.url, created_at=now)
+        for m in messages
+    ]
     Notification.objects.bulk_create(rows, batch_size=2000)
     if email and rows:
         by_user: dict[int, list[str]] = {}
@@ -39,7 +42,9 @@ def notify_many(*, messages: Iterable[Message], now: datetime | None = None, ema
     return len(rows)
 
 
-def notify(*, recipient: User, kind: str, text: str, url: str = "", now: datetime | None = None, email: bool = True) -> None:
+def notify(
+    *, recipient: User, kind: str, text: str, url: str = "", now: datetime | None = None, email: bool = True
+) -> None:
     notify_many(messages=[Message(recipient.pk, kind, str(text), url)], now=now, email=email)
 
 

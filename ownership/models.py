@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
@@ -34,15 +35,30 @@ class OwnershipEvent(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="ownership_events")
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     from_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("from")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("from"),
     )
     to_owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("to")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("to"),
     )
     basis = models.CharField(_("basis"), max_length=20, choices=Basis.choices, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=ReleaseReason.choices, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     rule = models.CharField(_("rule"), max_length=8, choices=Rule.choices, blank=True)
     note = models.TextField(_("note"), blank=True)
@@ -98,7 +114,9 @@ class PoolSettings(models.Model):
         _("mask pool contacts' phone and email until claimed"), default=True, help_text=_("R6.4")
     )
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     # The deadlines themselves are the policy's, not settings.
     DEAL_MONTHS = 2
@@ -146,7 +164,9 @@ class MissingReleaseNote(models.Model):
     released_at = models.DateTimeField()
     reason = models.CharField(max_length=20, choices=ReleaseReason.choices)
     demanded_at = models.DateTimeField(_("demanded by a manager"), null=True, blank=True)
-    demanded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    demanded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     note = models.OneToOneField(ReleaseNote, on_delete=models.PROTECT, null=True, blank=True, related_name="fulfils")
 
     class Meta:
@@ -154,9 +174,16 @@ class MissingReleaseNote(models.Model):
         verbose_name_plural = _("missing release notes")
         ordering = ["released_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["customer", "former_owner", "ownership_started"], name="one_missing_note_per_ownership")
+            models.UniqueConstraint(
+                fields=["customer", "former_owner", "ownership_started"], name="one_missing_note_per_ownership"
+            )
         ]
-        indexes = [models.Index(fields=["former_owner"], name="missing_note_open", condition=models.Q(note__isnull=True))]
+        indexes = [
+            models.Index(fields=["former_owner"], name="missing_note_open", condition=models.Q(note__isnull=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} / {self.former_owner}"
 
 
 class NightlyRun(models.Model):
@@ -181,7 +208,7 @@ class NightlyRun(models.Model):
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.as_of} ({self.started_at:%H:%M})"
+        return f"{self.as_of} ({timezone.localtime(self.started_at):%H:%M})"
 
     @property
     def released(self) -> int:

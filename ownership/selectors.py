@@ -1,0 +1,154 @@
+"""Reads of the pool and of ownership, always scoped to the requesting user."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from crm.dates import local_today
+from customers.models import Customer
+from customers.selectors import customers_visible_to
+
+from .models import MissingReleaseNote, NightlyRun, OwnershipEvent, ReleaseNote
+
+NIGHTLY_HOUR = 1  # 01:00 Asia/Shanghai, as in CELERY_BEAT_SCHEDULE
+
+
+def pool_visible_to(user: User) -> QuerySet[Customer]:
+    """The pool a user may browse: its department's ownerless customers (all pools for admins
+    and finance). Starts from customers_visible_to so no other rule can leak in."""
+    qs = customers_visible_to(user).filter(owner__isnull=True)
+    if not (user.is_admin_role or user.is_finance):
+        qs = qs.filter(department_id=user.department_id)
+    return qs
+
+
+def pool_customer_for_user(*, user: User, pk: int) -> Customer:
+    try:
+        return pool_visible_to(user).select_related("department", "released_from").get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def managed_customer_for_user(*, user: User, pk: int) -> Customer:
+    """A customer a manager (its department's) or admin may act on; 404 for everyone else."""
+    if not (user.is_manager or user.is_admin_role):
+        raise Http404
+    try:
+        return customers_visible_to(user).select_related("owner", "department").get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def history_for(*, user: User, customer: Customer) -> QuerySet[OwnershipEvent]:
+    """R5.9 / R5.12: the whole ownership history of a customer the user may see."""
+    if not customers_visible_to(user).filter(pk=customer.pk).exists():
+        return OwnershipEvent.objects.none()
+    return (
+        OwnershipEvent.objects.filter(customer=customer)
+        .select_related("from_owner", "to_owner", "actor", "release_note")
+        .order_by("-at", "-id")
+    )
+
+
+def last_release_note(customer: Customer) -> ReleaseNote | None:
+    """R5.12: the note of the ownership that ended last, shown to whoever looks at the pool card."""
+    if customer.released_from_id is None:
+        return None
+    return (
+        ReleaseNote.objects.filter(customer=customer, author_id=customer.released_from_id)
+        .order_by("-written_at")
+        .first()
+    )
+
+
+def release_log(*, user: User) -> QuerySet[OwnershipEvent]:
+    """Managers: what the rules and people released, newest first."""
+    qs = OwnershipEvent.objects.filter(action__in=["released", "problem"]).select_related(
+        "customer", "from_owner", "actor", "release_note"
+    )
+    if user.is_admin_role:
+        return qs
+    if user.is_manager and user.department_id:
+        return qs.filter(customer__department_id=user.department_id)
+    return qs.none()
+
+
+def missing_notes_visible_to(user: User) -> QuerySet[MissingReleaseNote]:
+    qs = MissingReleaseNote.objects.filter(note__isnull=True).select_related("customer", "former_owner", "demanded_by")
+    if user.is_admin_role:
+        return qs
+    if user.is_manager and user.department_id:
+        return qs.filter(customer__department_id=user.department_id)
+    return qs.filter(former_owner=user)
+
+
+def last_run() -> NightlyRun | None:
+    return NightlyRun.objects.filter(dry_run=False, skipped=False).order_by("-started_at").first()
+
+
+def next_run_dates(*, now: datetime | None = None, count: int = 7) -> list[date]:
+    """The as-of dates of the next `count` nightly runs."""
+    now = timezone.localtime(now or timezone.now())
+    first = now.date() if now.time() < time(NIGHTLY_HOUR) else now.date() + timedelta(days=1)
+    return [first + timedelta(days=i) for i in range(count)]
+
+
+@dataclass
+class PreviewDay:
+    run_date: date
+    rows: list[dict]  # owner_id, owner, sold_in_ownership, n
+    total: int
+
+
+def release_preview(*, user: User, now: datetime | None = None, days: int = 7) -> list[PreviewDay]:
+    """R5.11: what each of the next `days` nightly runs will release, per salesperson. A run on
+    day d releases deadlines before d (the first run also everything overdue)."""
+    runs = next_run_dates(now=now, count=days)
+    qs = customers_visible_to(user).filter(owner__isnull=False, deadline__lt=runs[-1])
+    grouped = (
+        qs.order_by()
+        .values("deadline", "owner_id", "owner__username", "owner__display_name", "sold_in_ownership")
+        .annotate(n=Count("id"))
+    )
+    by_day: dict[date, dict[tuple[int, bool], dict]] = {d: {} for d in runs}
+    for row in grouped:
+        run_day = max(row["deadline"] + timedelta(days=1), runs[0])
+        key = (row["owner_id"], row["sold_in_ownership"])
+        slot = by_day[run_day].setdefault(
+            key,
+            {
+                "owner_id": row["owner_id"],
+                "owner": row["owner__display_name"] or row["owner__username"],
+                "sold_in_ownership": row["sold_in_ownership"],
+                "n": 0,
+            },
+        )
+        slot["n"] += row["n"]
+    return [
+        PreviewDay(run_date=d, rows=sorted(v.values(), key=lambda r: -r["n"]), total=sum(r["n"] for r in v.values()))
+        for d, v in by_day.items()
+    ]
+
+
+def releasing_on(
+    *, user: User, run_date: date, owner_id: int | None = None, first_run: date | None = None
+) -> QuerySet[Customer]:
+    """The customers a given night will release (drill-down of the preview)."""
+    qs = customers_visible_to(user).filter(owner__isnull=False).select_related("owner")
+    if first_run and run_date <= first_run:
+        qs = qs.filter(deadline__lt=run_date)
+    else:
+        qs = qs.filter(deadline=run_date - timedelta(days=1))
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    return qs.order_by("owner_id", "name")
+
+
+def days_left(customer: Customer, *, today: date | None = None) -> int | None:
+    if customer.deadline is None:
+        return None
+    return (customer.deadline - (today or local_today())).days

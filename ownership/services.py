@@ -1,0 +1,626 @@
+"""Every change of who owns a customer (R5, R7.3). Each public service is one transaction that
+locks what it changes, checks its precondition, writes, and appends one history row.
+
+Only this module writes the ownership columns of customers.Customer.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from crm.dates import add_months, local_today, start_of_local_day
+from crm.errors import DomainError, PermissionDenied
+from customers.models import Basis, Customer, ReleaseReason
+from customers.services import customer_create
+from customers.validators import normalize_company_name
+from notifications.services import notify
+
+from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
+
+# Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
+# count too, or releasing the day before the deadline and re-claiming would reset the clock.
+COOLOFF_REASONS = (ReleaseReason.NO_DEAL, ReleaseReason.NO_SALE, ReleaseReason.VOLUNTARY)
+
+
+class AlreadyTaken(DomainError):
+    """Someone else claimed the customer first (R5.7)."""
+
+
+class ClaimRefused(DomainError):
+    """A limit of R5.8 refuses the claim."""
+
+
+def pool_settings_for(department_id: int) -> PoolSettings:
+    obj, _created = PoolSettings.objects.get_or_create(department_id=department_id)
+    return obj
+
+
+def compute_deadline(*, owned_since: date, sold_in_ownership: bool, last_sale_on: date | None) -> date:
+    """R5.2 / R5.4: the last day the owner keeps the customer without (another) sale.
+
+    A sale during this ownership starts the 3-month rule. Before one, the owner has 2 months
+    from the day it became owner, unless the customer's last confirmed sale (under any owner)
+    plus 3 months falls later: an active buyer keeps its 3-month rhythm.
+    """
+    if sold_in_ownership and last_sale_on:
+        return add_months(last_sale_on, PoolSettings.NO_SALE_MONTHS)
+    deadline = add_months(owned_since, PoolSettings.DEAL_MONTHS)
+    if last_sale_on:
+        deadline = max(deadline, add_months(last_sale_on, PoolSettings.NO_SALE_MONTHS))
+    return deadline
+
+
+def cooloff_ends(*, customer: Customer, user: User) -> date | None:
+    """The first day `user` may claim `customer` again, or None when no cool-off applies."""
+    if customer.released_from_id != user.pk or customer.release_reason not in COOLOFF_REASONS:
+        return None
+    if customer.released_at is None:
+        return None
+    days = pool_settings_for(customer.department_id).reclaim_cooloff_days
+    return local_today(customer.released_at) + timedelta(days=days)
+
+
+def claims_today(*, user: User, now: datetime | None = None) -> int:
+    since = start_of_local_day(local_today(now))
+    return OwnershipEvent.objects.filter(actor=user, action=Action.CLAIMED, at__gte=since).count()
+
+
+def unsold_count(*, user: User) -> int:
+    return Customer.objects.filter(owner=user, sold_in_ownership=False).count()
+
+
+def unsold_limit(*, user: User, settings: PoolSettings) -> int:
+    return settings.max_unsold_probation if user.is_probation else settings.max_unsold
+
+
+def _take(customer: Customer, *, user: User, basis: str, today: date, introduced_by: str = "") -> int:
+    """Make `user` the owner if the customer is still ownerless. The WHERE owner IS NULL is the
+    guard of R5.7: of simultaneous claimants exactly one UPDATE matches."""
+    return Customer.objects.filter(pk=customer.pk, owner__isnull=True).update(
+        owner=user,
+        owner_basis=basis,
+        owned_since=today,
+        deadline=compute_deadline(owned_since=today, sold_in_ownership=False, last_sale_on=customer.last_sale_on),
+        sold_in_ownership=False,
+        deadline_extended=False,
+        warned_for_deadline=None,
+        introduced_by=introduced_by,
+        updated_at=timezone.now(),
+    )
+
+
+def _event(customer: Customer, **fields: Any) -> OwnershipEvent:
+    return OwnershipEvent.objects.create(customer=customer, **fields)
+
+
+def _lock_customer(customer: Customer | int) -> Customer:
+    pk = customer if isinstance(customer, int) else customer.pk
+    return Customer.objects.select_for_update().get(pk=pk)
+
+
+def _advisory_lock(key: str) -> None:
+    """Serialise work on one key across connections (PostgreSQL); SQLite serialises writes."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [key])
+
+
+# --- R5.1 first inquiry -----------------------------------------------------------------------
+
+
+def customer_register(
+    *, data: dict[str, Any], contacts: list[dict[str, Any]], user: User, now: datetime | None = None
+) -> Customer:
+    """R5.1: the salesperson who first receives a new customer registers it and owns it
+    (basis first inquiry, since today). A manager or admin registers it into the pool."""
+    now = now or timezone.now()
+    today = local_today(now)
+    if not user.department_id:
+        raise PermissionDenied(_("Only members of a sales department register customers."))
+    if not (user.is_salesperson or user.is_manager or user.is_admin_role):
+        raise PermissionDenied(_("Your role does not register customers."))
+    with transaction.atomic():
+        # Two people registering the same company at the same moment: one waits for the other,
+        # then finds the duplicate.
+        _advisory_lock("customer-register:" + normalize_company_name(data.get("name", "")))
+        customer = customer_create(data=data, contacts=contacts, department_id=user.department_id, created_by=user)
+        if user.is_salesperson:
+            _take(customer, user=user, basis=Basis.FIRST_INQUIRY, today=today)
+            customer.refresh_from_db()
+            _event(
+                customer,
+                action=Action.REGISTERED,
+                to_owner=user,
+                basis=Basis.FIRST_INQUIRY,
+                actor=user,
+                deadline=customer.deadline,
+                at=now,
+            )
+        else:
+            Customer.objects.filter(pk=customer.pk).update(released_at=now, release_reason=ReleaseReason.REGISTERED)
+            customer.refresh_from_db()
+            _event(customer, action=Action.REGISTERED, reason=ReleaseReason.REGISTERED, actor=user, at=now)
+    return customer
+
+
+# --- R5.7 / R5.8 claims -----------------------------------------------------------------------
+
+
+def customer_claim(*, customer: Customer, user: User, now: datetime | None = None) -> Customer:
+    """R5.7: claim a pool customer. Atomic: of simultaneous claimants exactly one wins and the
+    others get AlreadyTaken. R5.8's limits and cool-off are checked under the claimer's lock."""
+    now = now or timezone.now()
+    today = local_today(now)
+    if not user.is_salesperson:
+        raise PermissionDenied(_("Only salespeople claim customers from the pool."))
+    with transaction.atomic():
+        # One claimer's claims run one at a time, so two tabs cannot both pass the caps.
+        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        current = Customer.objects.select_related("owner").get(pk=customer.pk)
+        if current.department_id != user.department_id:
+            raise PermissionDenied(_("This customer belongs to another department's pool."))
+        if current.owner_id is not None:
+            if current.owner_id == user.pk:
+                raise AlreadyTaken(_("You already own %(name)s.") % {"name": current.name})
+            raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
+        settings = pool_settings_for(current.department_id)
+        ends = cooloff_ends(customer=current, user=user)
+        if ends and today < ends:
+            raise ClaimRefused(
+                _("You released %(name)s on %(released)s; you may claim it again from %(date)s (R5.8).")
+                % {"name": current.name, "released": local_today(current.released_at), "date": ends}
+            )
+        if claims_today(user=user, now=now) >= settings.daily_claim_cap:
+            raise ClaimRefused(
+                _("You have claimed %(n)d customers today, the daily limit (R5.8). Try again tomorrow.")
+                % {"n": settings.daily_claim_cap}
+            )
+        limit = unsold_limit(user=user, settings=settings)
+        if unsold_count(user=user) >= limit:
+            raise ClaimRefused(
+                _(
+                    "You own %(n)d customers without a confirmed sale, the limit (R5.8). Close a deal or "
+                    "release a customer first."
+                )
+                % {"n": limit}
+            )
+        if not _take(current, user=user, basis=Basis.CLAIMED, today=today):
+            raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
+        current.refresh_from_db()
+        _event(
+            current,
+            action=Action.CLAIMED,
+            from_owner=None,
+            to_owner=user,
+            basis=Basis.CLAIMED,
+            reason=current.release_reason,
+            actor=user,
+            deadline=current.deadline,
+            at=now,
+        )
+    return current
+
+
+# --- Releases -------------------------------------------------------------------------------
+
+
+def _release(customer: Customer, *, reason: str, now: datetime, **extra: Any) -> None:
+    Customer.objects.filter(pk=customer.pk).update(
+        owner=None,
+        owner_basis="",
+        owned_since=None,
+        deadline=None,
+        sold_in_ownership=False,
+        deadline_extended=False,
+        warned_for_deadline=None,
+        introduced_by="",
+        released_at=now,
+        release_reason=reason,
+        released_from=customer.owner_id,
+        updated_at=now,
+        **extra,
+    )
+
+
+def current_release_note(customer: Customer) -> ReleaseNote | None:
+    if customer.owner_id is None or customer.owned_since is None:
+        return None
+    return ReleaseNote.objects.filter(
+        customer=customer, author_id=customer.owner_id, ownership_started=customer.owned_since
+    ).first()
+
+
+def customer_release(*, customer: Customer, user: User, now: datetime | None = None) -> Customer:
+    """The owner hands a customer back to the pool. It must write the release note first (R7.3)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        if current.owner_id != user.pk:
+            raise PermissionDenied(_("Only the owner releases a customer."))
+        note = current_release_note(current)
+        if note is None:
+            raise DomainError(
+                _("Write the release note (situation, contacts, how far communication went) first (R7.3).")
+            )
+        _release(current, reason=ReleaseReason.VOLUNTARY, now=now)
+        _event(
+            current,
+            action=Action.RELEASED,
+            from_owner=user,
+            reason=ReleaseReason.VOLUNTARY,
+            actor=user,
+            deadline=current.deadline,
+            release_note=note,
+            at=now,
+        )
+        current.refresh_from_db()
+    return current
+
+
+def release_note_write(
+    *,
+    customer: Customer,
+    user: User,
+    situation: str,
+    contact_details: str,
+    communication_level: str,
+    now: datetime | None = None,
+) -> ReleaseNote:
+    """R7.3: the owner writes (or rewrites) the note for its current ownership before release;
+    a former owner whose customer was released without one writes it late, closing the item."""
+    now = now or timezone.now()
+    fields = {
+        "situation": situation.strip(),
+        "contact_details": contact_details.strip(),
+        "communication_level": communication_level.strip(),
+    }
+    if not all(fields.values()):
+        raise DomainError(_("All three parts of the release note are needed."))
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        if current.owner_id == user.pk and current.owned_since:
+            note, _created = ReleaseNote.objects.update_or_create(
+                customer=current,
+                author=user,
+                ownership_started=current.owned_since,
+                defaults={**fields, "written_at": now, "late": False},
+            )
+            return note
+        item = (
+            MissingReleaseNote.objects.select_for_update()
+            .filter(customer=current, former_owner=user, note__isnull=True)
+            .order_by("-released_at")
+            .first()
+        )
+        if item is None:
+            raise PermissionDenied(
+                _("Only the owner, or a former owner asked for a missing note, writes a release note.")
+            )
+        note = ReleaseNote.objects.create(
+            customer=current, author=user, ownership_started=item.ownership_started, written_at=now, late=True, **fields
+        )
+        item.note = note
+        item.save(update_fields=["note"])
+        return note
+
+
+def missing_note_demand(*, item: MissingReleaseNote, manager: User, now: datetime | None = None) -> MissingReleaseNote:
+    """R7.3: a manager requires the missing note; the former owner is notified."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        item = MissingReleaseNote.objects.select_for_update().select_related("customer").get(pk=item.pk)
+        _require_manager_of(manager, item.customer)
+        if item.note_id:
+            raise DomainError(_("This release note has already been written."))
+        item.demanded_at = now
+        item.demanded_by = manager
+        item.save(update_fields=["demanded_at", "demanded_by"])
+        notify(
+            recipient=item.former_owner,
+            kind="note_demanded",
+            text=_("%(manager)s asks for your release note on %(name)s (R7.3).")
+            % {"manager": manager, "name": item.customer.name},
+            url=reverse("ownership:missing_notes"),
+            now=now,
+        )
+    return item
+
+
+# --- Manager actions --------------------------------------------------------------------------
+
+
+def _require_manager_of(user: User, customer: Customer) -> None:
+    if user.is_admin_role:
+        return
+    if user.is_manager and user.department_id == customer.department_id:
+        return
+    raise PermissionDenied(_("Only a manager of this customer's department may do this."))
+
+
+def customer_assign(
+    *,
+    customer: Customer,
+    manager: User,
+    to_user: User,
+    relationship: bool = True,
+    introduced_by: str = "",
+    note: str = "",
+    now: datetime | None = None,
+) -> Customer:
+    """R5.6: a manager hands a pool customer to a salesperson, as a relationship customer (with
+    who introduced it) or as a plain assignment. The 2-month rule (R5.2) then runs."""
+    now = now or timezone.now()
+    today = local_today(now)
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        _require_manager_of(manager, current)
+        if not (to_user.is_active and to_user.is_salesperson and to_user.department_id == current.department_id):
+            raise DomainError(_("Assign only to an active salesperson of the customer's department."))
+        if current.owner_id is not None:
+            raise AlreadyTaken(
+                _("%(name)s is owned by %(owner)s; use a handover to move it.")
+                % {"name": current.name, "owner": current.owner}
+            )
+        if relationship and not introduced_by.strip():
+            raise DomainError(_("Say who introduced this relationship customer (R5.6)."))
+        basis = Basis.RELATIONSHIP if relationship else Basis.ASSIGNED
+        if not _take(current, user=to_user, basis=basis, today=today, introduced_by=introduced_by.strip()):
+            raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
+        current.refresh_from_db()
+        _event(
+            current,
+            action=Action.RELATIONSHIP if relationship else Action.ASSIGNED,
+            to_owner=to_user,
+            basis=basis,
+            actor=manager,
+            deadline=current.deadline,
+            note="\n".join(
+                s
+                for s in [
+                    introduced_by.strip() and _("Introduced by %(who)s") % {"who": introduced_by.strip()},
+                    note.strip(),
+                ]
+                if s
+            ),
+            at=now,
+        )
+        notify(
+            recipient=to_user,
+            kind="assigned",
+            text=_("%(manager)s assigned %(name)s to you; close a deal by %(deadline)s.")
+            % {"manager": manager, "name": current.name, "deadline": current.deadline},
+            url=reverse("customers:detail", args=[current.pk]),
+            now=now,
+        )
+    return current
+
+
+def customer_mark_problem(*, customer: Customer, user: User, reason: str, now: datetime | None = None) -> Customer:
+    """R5.5: a manager (or finance, for payment credit) marks a problem customer; it returns to the
+    pool at once, flagged, with the reason written."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_("Write why this is a problem customer."))
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        if not user.is_finance:
+            _require_manager_of(user, current)
+        if current.is_problem:
+            raise DomainError(_("%(name)s is already marked as a problem customer.") % {"name": current.name})
+        former = current.owner
+        if former is not None:
+            _release(current, reason=ReleaseReason.PROBLEM, now=now, is_problem=True, problem_reason=reason)
+        else:
+            Customer.objects.filter(pk=current.pk).update(is_problem=True, problem_reason=reason, updated_at=now)
+        _event(
+            current,
+            action=Action.PROBLEM,
+            from_owner=former,
+            reason=ReleaseReason.PROBLEM,
+            actor=user,
+            note=reason,
+            at=now,
+        )
+        if former is not None:
+            notify(
+                recipient=former,
+                kind="released",
+                text=_("%(name)s was marked as a problem customer and returned to the pool: %(reason)s")
+                % {"name": current.name, "reason": reason},
+                now=now,
+            )
+        current.refresh_from_db()
+    return current
+
+
+def customer_clear_problem(*, customer: Customer, user: User, reason: str, now: datetime | None = None) -> Customer:
+    now = now or timezone.now()
+    if not reason.strip():
+        raise DomainError(_("Write why the problem is resolved."))
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        if not user.is_finance:
+            _require_manager_of(user, current)
+        if not current.is_problem:
+            raise DomainError(_("%(name)s is not marked as a problem customer.") % {"name": current.name})
+        Customer.objects.filter(pk=current.pk).update(is_problem=False, problem_reason="", updated_at=now)
+        _event(current, action=Action.PROBLEM_CLEARED, actor=user, note=reason.strip(), at=now)
+        current.refresh_from_db()
+    return current
+
+
+def customer_extend_deadline(
+    *, customer: Customer, manager: User, new_deadline: date, reason: str, now: datetime | None = None
+) -> Customer:
+    """R5.11: once per ownership, by at most one month, with a reason kept in history."""
+    now = now or timezone.now()
+    if not reason.strip():
+        raise DomainError(_("Write why the deadline is extended."))
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        _require_manager_of(manager, current)
+        if current.owner_id is None or current.deadline is None:
+            raise DomainError(_("Only an owned customer has a deadline to extend."))
+        if current.deadline_extended:
+            raise DomainError(_("This customer's deadline has already been extended once during this ownership."))
+        latest = add_months(current.deadline, PoolSettings.MAX_EXTENSION_MONTHS)
+        if not (current.deadline < new_deadline <= latest):
+            raise DomainError(
+                _("The new deadline must be after %(old)s and no later than %(latest)s (one month at most).")
+                % {"old": current.deadline, "latest": latest}
+            )
+        old = current.deadline
+        Customer.objects.filter(pk=current.pk).update(
+            deadline=new_deadline, deadline_extended=True, warned_for_deadline=None, updated_at=now
+        )
+        _event(
+            current,
+            action=Action.EXTENDED,
+            from_owner=current.owner,
+            to_owner=current.owner,
+            basis=current.owner_basis,
+            actor=manager,
+            deadline=new_deadline,
+            note=_("Deadline %(old)s → %(new)s: %(reason)s")
+            % {"old": old, "new": new_deadline, "reason": reason.strip()},
+            at=now,
+        )
+        current.refresh_from_db()
+    return current
+
+
+def pool_settings_update(*, settings: PoolSettings, user: User, data: dict[str, Any]) -> PoolSettings:
+    if not (user.is_admin_role or (user.is_manager and user.department_id == settings.department_id)):
+        raise PermissionDenied(_("Only a manager of this department or an admin changes its rules."))
+    with transaction.atomic():
+        obj = PoolSettings.objects.select_for_update().get(pk=settings.pk)
+        for field in (
+            "max_unsold",
+            "max_unsold_probation",
+            "daily_claim_cap",
+            "reclaim_cooloff_days",
+            "warning_days",
+            "mask_pool_contacts",
+        ):
+            if field in data:
+                setattr(obj, field, data[field])
+        if obj.max_unsold_probation > obj.max_unsold:
+            raise DomainError(_("Probation staff cannot have a higher limit than other salespeople."))
+        obj.updated_by = user
+        obj.save()
+    return obj
+
+
+# --- Sales move the clocks (called by the sales app) -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SaleOutcome:
+    became_owner: bool  # R5.3 made the order's salesperson the owner
+
+
+def customer_record_sale(
+    *, customer: Customer, salesperson: User, sale_date: date, now: datetime | None = None
+) -> SaleOutcome:
+    """An order of `customer` became a confirmed sale on `sale_date` (finance confirmed its
+    first payment, R8.1).
+
+    The customer's first confirmed sale ever makes the order's salesperson the owner on basis
+    first order, whoever held it (R5.3), and starts the 3-month clock. Later sales move the clock
+    (R5.4), never the owner. Both lock the customer row, so the nightly release and a
+    confirmation never interleave: a customer is never released with a confirmed first order.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        first_ever = current.last_sale_on is None
+        if first_ever:
+            return SaleOutcome(
+                customer_first_order(customer=current, salesperson=salesperson, sale_date=sale_date, now=now)
+            )
+        last = max(current.last_sale_on or sale_date, sale_date)
+        update: dict[str, Any] = {"last_sale_on": last, "updated_at": now}
+        if current.owner_id is not None:
+            deadline = compute_deadline(
+                owned_since=current.owned_since or sale_date, sold_in_ownership=True, last_sale_on=last
+            )
+            update.update(sold_in_ownership=True, deadline=max(deadline, current.deadline or deadline))
+            if update["deadline"] != current.deadline:
+                update["warned_for_deadline"] = None
+        Customer.objects.filter(pk=current.pk).update(**update)
+        return SaleOutcome(False)
+
+
+def customer_first_order(
+    *, customer: Customer, salesperson: User, sale_date: date, now: datetime | None = None
+) -> bool:
+    """R5.3: the order's salesperson becomes the owner on basis first order. Returns True when the
+    owner or basis changed (one history row)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        previous = current.owner
+        Customer.objects.filter(pk=current.pk).update(
+            owner=salesperson,
+            owner_basis=Basis.FIRST_ORDER,
+            owned_since=sale_date,
+            last_sale_on=sale_date,
+            sold_in_ownership=True,
+            deadline=compute_deadline(owned_since=sale_date, sold_in_ownership=True, last_sale_on=sale_date),
+            deadline_extended=False,
+            warned_for_deadline=None,
+            introduced_by="" if previous != salesperson else current.introduced_by,
+            updated_at=now,
+        )
+        current.refresh_from_db()
+        _event(
+            current,
+            action=Action.FIRST_ORDER,
+            from_owner=previous,
+            to_owner=salesperson,
+            basis=Basis.FIRST_ORDER,
+            rule=Rule.R5_3,
+            deadline=current.deadline,
+            at=now,
+        )
+        if previous != salesperson:
+            notify(
+                recipient=salesperson,
+                kind="assigned",
+                text=_("Finance confirmed the first order of %(name)s: it is now your customer (R5.3).")
+                % {"name": current.name},
+                url=reverse("customers:detail", args=[current.pk]),
+                now=now,
+            )
+        return True
+
+
+def customer_set_sale_clock(*, customer: Customer, last_sale_on: date | None, now: datetime | None = None) -> Customer:
+    """After a reversal (R8.2) the sales app recomputes the customer's last confirmed sale and
+    hands it here; the ownership clock follows from the remaining sales."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        update: dict[str, Any] = {"last_sale_on": last_sale_on, "updated_at": now}
+        if current.owner_id is not None and current.owned_since:
+            sold = last_sale_on is not None and last_sale_on >= current.owned_since
+            update["sold_in_ownership"] = sold
+            update["deadline"] = compute_deadline(
+                owned_since=current.owned_since, sold_in_ownership=sold, last_sale_on=last_sale_on
+            )
+            update["warned_for_deadline"] = None
+        Customer.objects.filter(pk=current.pk).update(**update)
+        current.refresh_from_db()
+    return current
+
+
+def owned_unsold_q() -> Q:
+    return Q(owner__isnull=False, sold_in_ownership=False)
