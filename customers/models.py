@@ -187,6 +187,7 @@ class Customer(models.Model):
                 name="cust_pool_problem",
                 condition=Q(owner__isnull=True, is_problem=True),
             ),
+            models.Index(fields=["department", "name", "id"], name="cust_pool_name", condition=Q(owner__isnull=True)),
             # The nightly job and the warnings: owned customers by deadline.
             models.Index(fields=["deadline"], name="cust_owned_deadline", condition=Q(owner__isnull=False)),
             # "My customers", sorted by days left.

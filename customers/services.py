@@ -236,7 +236,7 @@ def customer_search_q(query: str) -> Q:
         return Q()
     cond = name_contains_q(query)
     code = normalize_credit_code(query)
-    if code.isalnum() and len(code) >= 2:
+    if code.isascii() and code.isalnum() and len(code) >= 2:
         cond |= Q(credit_code__startswith=code)
     digits = normalize_phone(query)
     if len(digits) >= 4 and digits == query.replace("-", "").replace(" ", "").lstrip("+"):

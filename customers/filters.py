@@ -1,0 +1,123 @@
+"""Filters of the customer lists, scoped to the requesting user (R6.4)."""
+
+import django_filters
+from django import forms
+from django.db.models import F, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.selectors import salespeople_visible_to
+
+from .models import CreditStatus, Customer, Industry, Source, Tier
+from .services import customer_search_q
+
+ORDERINGS = {
+    "name": (F("name").asc(), F("id").asc()),
+    "-created_at": (F("created_at").desc(), F("id").desc()),
+    "deadline": (F("deadline").asc(nulls_last=True), F("id").asc()),
+    "-last_contact_at": (F("last_contact_at").desc(nulls_last=True), F("id").desc()),
+}
+ORDERING_CHOICES = [
+    ("name", _("Name")),
+    ("-created_at", _("Newest first")),
+    ("deadline", _("Days left (fewest first)")),
+    ("-last_contact_at", _("Last contact (most recent first)")),
+]
+CITY_OPTIONS_LIMIT = 300
+
+
+class AnyYesNoSelect(forms.NullBooleanSelect):
+    """Yes / No / any, keeping the submitted choice selected (NullBooleanSelect's value mapping)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+
+
+def sees_owners(user: User) -> bool:
+    return user.is_manager or user.is_finance or user.is_admin_role
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Search"),
+        method="filter_search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": _("Name, phone or credit code"), "type": "search"}),
+    )
+    tier = django_filters.ChoiceFilter(label=_("Tier"), choices=Tier.choices, empty_label=_("All tiers"))
+    industry = django_filters.ChoiceFilter(
+        label=_("Industry"), choices=Industry.choices, empty_label=_("All industries")
+    )
+    source = django_filters.ChoiceFilter(label=_("Source"), choices=Source.choices, empty_label=_("All sources"))
+    city = django_filters.CharFilter(
+        label=_("City"), lookup_expr="exact", max_length=30, widget=forms.TextInput(attrs={"list": "city-options"})
+    )
+    credit_status = django_filters.ChoiceFilter(
+        label=_("Payment credit"), choices=CreditStatus.choices, empty_label=_("Any credit")
+    )
+    is_problem = django_filters.BooleanFilter(
+        label=_("Problem customer"),
+        widget=AnyYesNoSelect(),
+    )
+    in_pool = django_filters.BooleanFilter(
+        label=_("In the pool"),
+        field_name="owner",
+        lookup_expr="isnull",
+        widget=AnyYesNoSelect(),
+    )
+    owner = django_filters.ModelChoiceFilter(
+        label=_("Owner"), queryset=User.objects.none(), empty_label=_("All salespeople")
+    )
+    ordering = django_filters.ChoiceFilter(
+        label=_("Sort by"), choices=ORDERING_CHOICES, method="filter_ordering", empty_label=_("Default order")
+    )
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, with_owner: bool = True):
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.user = request.user
+        if with_owner and sees_owners(self.user):
+            self.filters["owner"].queryset = salespeople_visible_to(self.user)
+        else:
+            # A salesperson sees only itself and the pool: there is no one to pick.
+            del self.filters["owner"]
+            del self.filters["in_pool"]
+
+    def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        return queryset.filter(customer_search_q(value)) if value else queryset
+
+    def filter_ordering(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
+        return queryset.order_by(*ORDERINGS[value]) if value in ORDERINGS else queryset
+
+    @property
+    def qs(self) -> QuerySet[Customer]:
+        """Malformed input (an unknown choice, an owner out of range, a NUL byte) shows the form's
+        errors over an empty list rather than results that ignore part of what was asked."""
+        if not hasattr(self, "_qs"):
+            if self.is_bound and not self.is_valid():
+                self._qs = self.queryset.none()
+            else:
+                self._qs = super().qs
+        return self._qs
+
+    @property
+    def city_options(self) -> list[str]:
+        """Cities of the listed customers (already scoped to the user), for the city box's suggestions."""
+        if not hasattr(self, "_city_options"):
+            self._city_options = list(
+                self.queryset.exclude(city="")
+                .order_by("city")
+                .values_list("city", flat=True)
+                .distinct()[:CITY_OPTIONS_LIMIT]
+            )
+        return self._city_options
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.is_bound and any(
+            self.data.get(name) not in (None, "") for name in self.filters if name != "ordering"
+        )

@@ -1,0 +1,139 @@
+"""Forms of the customer file. They validate input; the rules live in customers.services."""
+
+import re
+import unicodedata
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from .models import Contact, CreditStatus, Customer
+from .services import CONTACT_FIELDS, CUSTOMER_FIELDS
+from .validators import normalize_credit_code, validate_credit_code
+
+PHONE_MIN_DIGITS = 7
+PHONE_MAX_DIGITS = 20
+
+
+def _phone_digit_count(value: str) -> int:
+    return len(re.sub(r"\D", "", unicodedata.normalize("NFKC", value or "")))
+
+
+def clean_phone_value(value: str) -> str:
+    """A phone number is free text (138-0013-8000, +86 10 1234 5678, 0755-1234567 转 8) that
+    must hold 7 to 20 digits."""
+    value = (value or "").strip()
+    if value and not PHONE_MIN_DIGITS <= _phone_digit_count(value) <= PHONE_MAX_DIGITS:
+        raise ValidationError(
+            _("A phone number has %(min)d to %(max)d digits."),
+            code="phone_digits",
+            params={"min": PHONE_MIN_DIGITS, "max": PHONE_MAX_DIGITS},
+        )
+    return value
+
+
+UNREACHABLE_MESSAGE = _("Give at least one way to reach the contact: a phone, an email or a WeChat ID.")
+
+
+class CustomerForm(forms.ModelForm):
+    class Meta:
+        model = Customer
+        fields = list(CUSTOMER_FIELDS)
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def clean_credit_code(self) -> str | None:
+        code = normalize_credit_code(self.cleaned_data.get("credit_code") or "")
+        if not code:
+            return None
+        validate_credit_code(code)
+        return code
+
+    def validate_unique(self) -> None:
+        # Duplicates (R5.1) are the service's: its message says who owns the existing customer
+        # or that it is in the pool, which the generic "already exists" of the model cannot.
+        return
+
+    def customer_data(self) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) for k in CUSTOMER_FIELDS}
+
+
+class ContactForm(forms.ModelForm):
+    class Meta:
+        model = Contact
+        fields = list(CONTACT_FIELDS)
+
+    def clean_phone(self) -> str:
+        return clean_phone_value(self.cleaned_data.get("phone", ""))
+
+    def clean_wechat(self) -> str:
+        return (self.cleaned_data.get("wechat") or "").strip()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "phone" in self._errors or "email" in self._errors:
+            return cleaned
+        if not (cleaned.get("phone") or cleaned.get("email") or cleaned.get("wechat")):
+            # On the phone field: the model's own "reachable" constraint is then not checked a
+            # second time with a second message.
+            self.add_error("phone", UNREACHABLE_MESSAGE)
+        return cleaned
+
+    def contact_data(self) -> dict[str, Any]:
+        return {k: self.cleaned_data.get(k) for k in CONTACT_FIELDS}
+
+
+class CreditStatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("payment credit"), choices=CreditStatus.choices)
+    note = forms.CharField(
+        label=_("reason"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text=_("Why the credit status changes (kept in the history, R4.3)."),
+    )
+
+    def clean_note(self) -> str:
+        note = (self.cleaned_data.get("note") or "").strip()
+        if not note:
+            raise ValidationError(_("Say why the credit status changes."), code="required")
+        return note
+
+
+class CustomerRegisterForm(CustomerForm):
+    """R5.1 registration: the customer and its first contact in one form."""
+
+    contact_name = forms.CharField(label=_("contact name"), max_length=60)
+    contact_position = forms.CharField(label=_("contact position"), max_length=60, required=False)
+    contact_phone = forms.CharField(label=_("contact phone"), max_length=30, required=False)
+    contact_email = forms.EmailField(label=_("contact email"), required=False)
+    contact_wechat = forms.CharField(label=_("contact WeChat"), max_length=60, required=False)
+
+    class Meta(CustomerForm.Meta):
+        pass
+
+    def clean_contact_phone(self) -> str:
+        return clean_phone_value(self.cleaned_data.get("contact_phone", ""))
+
+    def clean_contact_wechat(self) -> str:
+        return (self.cleaned_data.get("contact_wechat") or "").strip()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if "contact_phone" in self._errors or "contact_email" in self._errors:
+            return cleaned
+        if not (cleaned.get("contact_phone") or cleaned.get("contact_email") or cleaned.get("contact_wechat")):
+            self.add_error("contact_phone", UNREACHABLE_MESSAGE)
+        return cleaned
+
+    def contact_data(self) -> dict[str, Any]:
+        c = self.cleaned_data
+        return {
+            "name": (c.get("contact_name") or "").strip(),
+            "position": (c.get("contact_position") or "").strip(),
+            "phone": c.get("contact_phone") or "",
+            "email": c.get("contact_email") or "",
+            "wechat": c.get("contact_wechat") or "",
+            "is_primary": True,
+        }

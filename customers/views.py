@@ -1,0 +1,235 @@
+"""Customer pages. Thin: selector (404 for what the user may not see) → form → service."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.paginator import Page, Paginator
+from django.db.models import F, QuerySet
+from django.forms.models import model_to_dict
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from crm.dates import local_today
+from crm.errors import DomainError, PermissionDenied
+
+from . import sections, services
+from .filters import CustomerFilter, sees_owners
+from .forms import ContactForm, CreditStatusForm, CustomerForm
+from .models import Contact, Customer
+from .selectors import (
+    can_edit,
+    can_see_file,
+    contacts_of,
+    customer_for_user,
+    customers_visible_to,
+    mask_email,
+    mask_phone,
+    owned_by,
+)
+
+PAGE_SIZE = 25
+DEFAULT_WARNING_DAYS = 7  # R5.10; a department's PoolSettings overrides it
+
+
+def _paginate(request: HttpRequest, qs: QuerySet) -> Page:
+    # get_page() answers a malformed or out-of-range ?page= with the first or last page.
+    return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _warning_days(user) -> int:
+    pool_settings = getattr(user.department, "pool_settings", None) if user.department_id else None
+    return pool_settings.warning_days if pool_settings is not None else DEFAULT_WARNING_DAYS
+
+
+def _forbid(exc: PermissionDenied) -> HttpForbidden:
+    return HttpForbidden(exc.message)
+
+
+def _can_set_credit(user, customer: Customer) -> bool:
+    return user.is_finance or user.is_admin_role or can_edit(user, customer)
+
+
+@require_http_methods(["GET", "HEAD"])
+def mine(request: HttpRequest) -> HttpResponse:
+    """The salesperson's own customers, soonest deadline first (R5.10: days left shown)."""
+    base = owned_by(request.user).order_by(F("deadline").asc(nulls_last=True), "id")
+    filterset = CustomerFilter(request.GET or None, queryset=base, request=request, with_owner=False)
+    page_obj = _paginate(request, filterset.qs)
+    today = local_today()
+    warning_days = _warning_days(request.user)
+    for customer in page_obj:
+        customer.days_left = (customer.deadline - today).days if customer.deadline else None
+        customer.is_warning = customer.days_left is not None and customer.days_left <= warning_days
+    return render(
+        request,
+        "customers/mine.html",
+        {"filter": filterset, "page_obj": page_obj, "warning_days": warning_days, "today": today},
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def customer_list(request: HttpRequest) -> HttpResponse:
+    """Every customer the user may see, for managers, finance and admins."""
+    if not sees_owners(request.user):
+        raise HttpForbidden(_("Salespeople find their customers under My customers and in the pool."))
+    base = customers_visible_to(request.user).select_related("owner", "department").order_by("-created_at", "-id")
+    filterset = CustomerFilter(request.GET or None, queryset=base, request=request)
+    page_obj = _paginate(request, filterset.qs)
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "filter": filterset,
+            "page_obj": page_obj,
+            "show_department": request.user.is_admin_role or request.user.is_finance,
+        },
+    )
+
+
+def _contact_rows(user, customer: Customer, full: bool) -> list[dict[str, Any]]:
+    """Contacts as shown: in full to those who see the file; masked on a pool card (R6.4)."""
+    mask = not full
+    if mask:
+        pool_settings = getattr(customer.department, "pool_settings", None)
+        mask = pool_settings is None or pool_settings.mask_pool_contacts
+    rows = []
+    for contact in contacts_of(user=user, customer=customer):
+        rows.append(
+            {
+                "contact": contact,
+                "name": contact.name,
+                "position": contact.position,
+                "is_primary": contact.is_primary,
+                "phone": mask_phone(contact.phone) if mask else contact.phone,
+                "email": mask_email(contact.email) if mask else contact.email,
+                "wechat": (contact.wechat[:1] + "***" if contact.wechat else "") if mask else contact.wechat,
+            }
+        )
+    return rows
+
+
+@require_http_methods(["GET", "HEAD"])
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = customer_for_user(user=request.user, pk=pk)
+    user = request.user
+    full = can_see_file(user, customer)
+    ctx: dict[str, Any] = {
+        "customer": customer,
+        "can_see_file": full,
+        "can_edit": can_edit(user, customer),
+        "can_set_credit": _can_set_credit(user, customer),
+        "contacts": _contact_rows(user, customer, full),
+        "masked": not full,
+        "credit_changes": customer.credit_changes.select_related("changed_by") if full else [],
+        "sections": sections.render_context(request, customer),
+    }
+    return render(request, "customers/detail.html", ctx)
+
+
+def _editable_customer(request: HttpRequest, pk: int) -> Customer:
+    customer = customer_for_user(user=request.user, pk=pk)
+    if not can_edit(request.user, customer):
+        raise HttpForbidden(_("You may not change this customer."))
+    return customer
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _editable_customer(request, pk)
+    initial = model_to_dict(customer, fields=CustomerForm.Meta.fields)
+    form = CustomerForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_update(customer=customer, user=request.user, data=form.customer_data())
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Customer saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/form.html", {"customer": customer, "form": form})
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = _editable_customer(request, pk)
+    form = ContactForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_add(customer=customer, user=request.user, data=form.contact_data())
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Contact added."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/contact_form.html", {"customer": customer, "form": form, "contact": None})
+
+
+def _contact_of(customer: Customer, cid: int) -> Contact:
+    return get_object_or_404(customer.contacts, pk=cid)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_edit(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
+    customer = _editable_customer(request, pk)
+    contact = _contact_of(customer, cid)
+    initial = model_to_dict(contact, fields=ContactForm.Meta.fields)
+    form = ContactForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.contact_update(contact=contact, user=request.user, data=form.contact_data())
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Contact saved."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/contact_form.html", {"customer": customer, "form": form, "contact": contact})
+
+
+@require_POST
+def contact_delete(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
+    customer = _editable_customer(request, pk)
+    contact = _contact_of(customer, cid)
+    try:
+        services.contact_delete(contact=contact, user=request.user)
+    except PermissionDenied as exc:
+        raise _forbid(exc) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Contact %(name)s deleted.") % {"name": contact.name})
+    return redirect("customers:detail", pk=customer.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = customer_for_user(user=request.user, pk=pk)
+    if not _can_set_credit(request.user, customer):
+        raise HttpForbidden(_("You may not change this customer's credit status."))
+    form = CreditStatusForm(
+        request.POST if request.method == "POST" else None, initial={"status": customer.credit_status}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_set_credit_status(
+                customer=customer,
+                user=request.user,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+            )
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Credit status changed."))
+            return redirect("customers:detail", pk=customer.pk)
+    return render(request, "customers/credit_form.html", {"customer": customer, "form": form})
