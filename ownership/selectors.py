@@ -12,9 +12,28 @@ from crm.dates import local_today
 from customers.models import Customer
 from customers.selectors import customers_visible_to
 
-from .models import MissingReleaseNote, NightlyRun, OwnershipEvent, ReleaseNote
+from .models import MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote
 
 NIGHTLY_HOUR = 1  # 01:00 Asia/Shanghai, as in CELERY_BEAT_SCHEDULE
+
+
+def pool_settings_of(department_id: int | None) -> PoolSettings:
+    """A department's settings for reading: the saved row, or SPEC.md's defaults unsaved (a page
+    view never creates a row)."""
+    found = PoolSettings.objects.filter(department_id=department_id).first() if department_id else None
+    return found or PoolSettings(department_id=department_id)
+
+
+def cooloff_ends(*, customer: Customer, user: User, settings: PoolSettings | None = None) -> date | None:
+    """R5.8: the first day `user` may claim `customer` again, or None when no cool-off applies."""
+    from .services import COOLOFF_REASONS
+
+    if customer.released_from_id != user.pk or customer.release_reason not in COOLOFF_REASONS:
+        return None
+    if customer.released_at is None:
+        return None
+    settings = settings or pool_settings_of(customer.department_id)
+    return local_today(customer.released_at) + timedelta(days=settings.reclaim_cooloff_days)
 
 
 def pool_visible_to(user: User) -> QuerySet[Customer]:
@@ -22,6 +41,8 @@ def pool_visible_to(user: User) -> QuerySet[Customer]:
     and finance). Starts from customers_visible_to so no other rule can leak in."""
     qs = customers_visible_to(user).filter(owner__isnull=True)
     if not (user.is_admin_role or user.is_finance):
+        if user.department_id is None:
+            return qs.none()
         qs = qs.filter(department_id=user.department_id)
     return qs
 
@@ -116,7 +137,10 @@ def release_preview(*, user: User, now: datetime | None = None, days: int = 7) -
     )
     by_day: dict[date, dict[tuple[int, bool], dict]] = {d: {} for d in runs}
     for row in grouped:
-        run_day = max(row["deadline"] + timedelta(days=1), runs[0])
+        deadline = row["deadline"]
+        if deadline is None:  # excluded by the filter; keeps the type checker honest
+            continue
+        run_day = max(deadline + timedelta(days=1), runs[0])
         key = (row["owner_id"], row["sold_in_ownership"])
         slot = by_day[run_day].setdefault(
             key,

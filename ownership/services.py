@@ -5,7 +5,7 @@ Only this module writes the ownership columns of customers.Customer.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -22,6 +22,7 @@ from customers.services import customer_create
 from customers.validators import normalize_company_name
 from notifications.services import notify
 
+from . import selectors
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
 
 # Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
@@ -59,12 +60,7 @@ def compute_deadline(*, owned_since: date, sold_in_ownership: bool, last_sale_on
 
 def cooloff_ends(*, customer: Customer, user: User) -> date | None:
     """The first day `user` may claim `customer` again, or None when no cool-off applies."""
-    if customer.released_from_id != user.pk or customer.release_reason not in COOLOFF_REASONS:
-        return None
-    if customer.released_at is None:
-        return None
-    days = pool_settings_for(customer.department_id).reclaim_cooloff_days
-    return local_today(customer.released_at) + timedelta(days=days)
+    return selectors.cooloff_ends(customer=customer, user=user, settings=pool_settings_for(customer.department_id))
 
 
 def claims_today(*, user: User, now: datetime | None = None) -> int:
