@@ -145,7 +145,9 @@ class Customer(models.Model):
         blank=True,
         related_name="+",
     )
+    # Follow-up activity (R3), written through customers.services.customer_record_contact.
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -1,7 +1,7 @@
 """Writes to customers, contacts and credit status (never the ownership columns)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -224,6 +224,15 @@ def customer_set_credit_status(
     customer.credit_note = note.strip()
     customer.save(update_fields=["credit_status", "credit_note", "updated_at"])
     return customer
+
+
+def customer_record_contact(*, customer: Customer, at: datetime, next_follow_up_on: date | None = None) -> None:
+    """A visit, call or message happened (R3.2): "last contact" moves forward, never back, and the
+    next follow-up date is the one the latest visit set. Ownership clocks are not touched: only a
+    confirmed sale moves them (R5.2, R5.4)."""
+    Customer.objects.filter(pk=customer.pk).filter(Q(last_contact_at__isnull=True) | Q(last_contact_at__lte=at)).update(
+        last_contact_at=at, next_follow_up_on=next_follow_up_on
+    )
 
 
 def customer_search_q(query: str) -> Q:

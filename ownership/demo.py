@@ -194,6 +194,9 @@ def customers_and_pool(ctx: DemoContext) -> None:
                 continue
             created.append((c, dept))
         _daily_activity(ctx, day, created)
+        # Higher apps' demo steps (orders, visits) act on the same days, in order.
+        for hook in ctx.data.get("daily_hooks", []):
+            hook(ctx, day, created)
         day += timedelta(days=1)
     Notification.objects.filter(created_at__lt=timezone.now() - timedelta(days=3)).update(read_at=timezone.now())
     ctx.log(

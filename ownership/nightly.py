@@ -8,6 +8,7 @@ simultaneous run records itself as skipped and changes nothing).
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -26,6 +27,18 @@ from notifications.services import Message, notify_many
 from .models import Action, MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote, Rule
 
 LOCK_KEY = "crm.ownership.nightly_release"
+
+# Further nightly steps of higher apps (R2.1 tier recomputation in sales), registered in their
+# AppConfig.ready(): fn(*, as_of, now, dry_run) -> number of customers whose tier changed. They
+# run inside the same locked transaction, after the releases.
+NightlyStep = Callable[..., int]
+_extra_steps: dict[str, NightlyStep] = {}
+
+
+def register_nightly_step(name: str, fn: NightlyStep) -> None:
+    _extra_steps[name] = fn
+
+
 DEFAULT_WARNING_DAYS = PoolSettings._meta.get_field("warning_days").default
 
 
@@ -63,6 +76,9 @@ def nightly_release(
             else:
                 _release_portable(as_of, now, result)
             _warn(as_of, now, result)
+        if not run.skipped:
+            for step in _extra_steps.values():
+                run.tiers_changed += step(as_of=as_of, now=now, dry_run=dry_run)
         run.finished_at = timezone.now()
         run.duration_ms = int((time.monotonic() - started) * 1000)
         run.save()
