@@ -159,33 +159,39 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [
-            # The pool page: a department's ownerless customers, newest releases first.
+            # The pool page: a department's ownerless customers, newest releases first. Every pool
+            # index ends on the id: a nightly run gives 100k rows the same released_at, and the
+            # page's "-released_at, -id" order must come straight out of the index.
             models.Index(
                 fields=["department", "-released_at", "-id"], name="cust_pool_recent", condition=Q(owner__isnull=True)
             ),
             models.Index(
-                fields=["department", "tier", "-released_at"], name="cust_pool_tier", condition=Q(owner__isnull=True)
+                fields=["department", "tier", "-released_at", "-id"],
+                name="cust_pool_tier",
+                condition=Q(owner__isnull=True),
             ),
             models.Index(
-                fields=["department", "industry", "-released_at"],
+                fields=["department", "industry", "-released_at", "-id"],
                 name="cust_pool_industry",
                 condition=Q(owner__isnull=True),
             ),
             models.Index(
-                fields=["department", "city", "-released_at"], name="cust_pool_city", condition=Q(owner__isnull=True)
+                fields=["department", "city", "-released_at", "-id"],
+                name="cust_pool_city",
+                condition=Q(owner__isnull=True),
             ),
             models.Index(
-                fields=["department", "source", "-released_at"],
+                fields=["department", "source", "-released_at", "-id"],
                 name="cust_pool_source",
                 condition=Q(owner__isnull=True),
             ),
             models.Index(
-                fields=["department", "release_reason", "-released_at"],
+                fields=["department", "release_reason", "-released_at", "-id"],
                 name="cust_pool_reason",
                 condition=Q(owner__isnull=True),
             ),
             models.Index(
-                fields=["department", "-released_at"],
+                fields=["department", "-released_at", "-id"],
                 name="cust_pool_problem",
                 condition=Q(owner__isnull=True, is_problem=True),
             ),

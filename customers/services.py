@@ -235,9 +235,15 @@ def customer_record_contact(*, customer: Customer, at: datetime, next_follow_up_
     )
 
 
+PHONE_MATCH_CAP = 1000
+
+
 def customer_search_q(query: str) -> Q:
     """The search box (R5.7): name substring of two characters or more, phone digits, credit
-    code prefix. On PostgreSQL the name part is served by the bigram index (see migrations)."""
+    code prefix. On PostgreSQL the name part is served by the bigram index (see migrations).
+
+    Phone matches are looked up first, as a capped list of ids: an `OR pk IN (subquery)` would
+    stop PostgreSQL from combining the three indexes and walk the whole pool instead."""
     from .search import name_contains_q
 
     query = (query or "").strip()[:100]
@@ -249,5 +255,12 @@ def customer_search_q(query: str) -> Q:
         cond |= Q(credit_code__startswith=code)
     digits = normalize_phone(query)
     if len(digits) >= 4 and digits == query.replace("-", "").replace(" ", "").lstrip("+"):
-        cond |= Q(pk__in=Contact.objects.filter(phone_digits__startswith=digits).values("customer_id"))
+        ids = list(
+            Contact.objects.filter(phone_digits__startswith=digits)
+            .order_by()
+            .values_list("customer_id", flat=True)
+            .distinct()[:PHONE_MATCH_CAP]
+        )
+        if ids:
+            cond |= Q(pk__in=ids)
     return cond

@@ -195,6 +195,7 @@ class Command(BaseCommand):
             "--reuse", action="store_true", help="skip loading and the nightly run: measure queries/HTTP on loaded data"
         )
         parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
+        parser.add_argument("--load-only", action="store_true", help="load the data (implies --keep) and stop")
 
     # ------------------------------------------------------------------------------------------
     def handle(self, *args, **opts):
@@ -214,6 +215,9 @@ class Command(BaseCommand):
                 self.fig.notes.append("--reuse: data loaded by an earlier run; load and nightly release skipped.")
             else:
                 self._load()
+                if opts["load_only"]:
+                    opts["keep"] = True
+                    return
                 self._nightly()
             self._explain_all()
             if opts["http"]:
