@@ -37,21 +37,31 @@ class Duplicate:
     matched_on: str  # "credit_code" | "name" | "phone"
 
     def message(self) -> str:
-        what = {
-            "credit_code": _("the same unified social credit code"),
-            "name": _("the same company name"),
-            "phone": _("the same contact phone"),
-        }[self.matched_on]
+        name = self.customer.name
         if self.customer.owner_id is None:
-            return _(
-                "Not registered: %(name)s already exists with %(what)s and is in the customer pool, "
-                "where it can be claimed."
-            ) % {"name": self.customer.name, "what": what}
-        return _("Not registered: %(name)s already exists with %(what)s and is owned by %(owner)s.") % {
-            "name": self.customer.name,
-            "what": what,
-            "owner": self.customer.owner,
-        }
+            pooled = {
+                "credit_code": _(
+                    "Not registered: %(name)s already has this unified social credit code and is in the customer "
+                    "pool, where it can be claimed."
+                ),
+                "name": _(
+                    "Not registered: %(name)s already exists under this company name and is in the customer pool, "
+                    "where it can be claimed."
+                ),
+                "phone": _(
+                    "Not registered: %(name)s already has a contact with this phone and is in the customer pool, "
+                    "where it can be claimed."
+                ),
+            }[self.matched_on]
+            return pooled % {"name": name}
+        owned = {
+            "credit_code": _(
+                "Not registered: %(name)s already has this unified social credit code and is owned by %(owner)s."
+            ),
+            "name": _("Not registered: %(name)s already exists under this company name and is owned by %(owner)s."),
+            "phone": _("Not registered: %(name)s already has a contact with this phone and is owned by %(owner)s."),
+        }[self.matched_on]
+        return owned % {"name": name, "owner": self.customer.owner}
 
 
 class DuplicateCustomer(DomainError):

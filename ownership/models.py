@@ -111,7 +111,7 @@ class PoolSettings(models.Model):
     )
     warning_days = models.PositiveIntegerField(_("warning days before a deadline"), default=7, help_text=_("R5.10"))
     mask_pool_contacts = models.BooleanField(
-        _("mask pool contacts' phone and email until claimed"), default=True, help_text=_("R6.4")
+        _("mask pool contacts' phone, email and WeChat until claimed"), default=True, help_text=_("R6.4")
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(

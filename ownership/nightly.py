@@ -248,13 +248,20 @@ def _notify_released(result: NightlyResult, now: datetime) -> None:
         n = t.no_deal + t.no_sale
         if not n:
             continue
-        text = ngettext(
-            "%(n)d of your customers returned to the pool tonight (R5.2/R5.4).",
-            "%(n)d of your customers returned to the pool tonight (R5.2/R5.4).",
-            n,
-        ) % {"n": n}
         if t.missing_notes:
-            text += " " + _("%(m)d had no release note: please write it now (R7.3).") % {"m": t.missing_notes}
+            text = ngettext(
+                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4), %(m)d without a release "
+                "note: please write the missing notes now (R7.3).",
+                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4), %(m)d without a release "
+                "note: please write the missing notes now (R7.3).",
+                n,
+            ) % {"n": n, "m": t.missing_notes}
+        else:
+            text = ngettext(
+                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4).",
+                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4).",
+                n,
+            ) % {"n": n}
         messages.append(Message(owner_id, "released", text, url))
     notify_many(messages=messages, now=now)
 
@@ -286,11 +293,14 @@ def _warn(as_of: date, now: datetime, result: NightlyResult) -> None:
     for owner_id, items in grouped.items():
         _tally(result, owner_id).warned += len(items)
         shown = "、".join(f"{name}（{deadline:%m-%d}）" for name, deadline in items[:5])
-        more = _(" and %(n)d more") % {"n": len(items) - 5} if len(items) > 5 else ""
-        text = _("Deadline approaching: %(list)s%(more)s. Close a deal or write the release note (R5.10, R7.3).") % {
-            "list": shown,
-            "more": more,
-        }
+        if len(items) > 5:
+            text = _(
+                "Deadline approaching: %(list)s and %(n)d more. Close a deal or write the release note (R5.10, R7.3)."
+            ) % {"list": shown, "n": len(items) - 5}
+        else:
+            text = _("Deadline approaching: %(list)s. Close a deal or write the release note (R5.10, R7.3).") % {
+                "list": shown
+            }
         messages.append(Message(owner_id, "warning", text, url))
     result.run.warned = len(rows)
     notify_many(messages=messages, now=now)

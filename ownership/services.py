@@ -170,7 +170,7 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
         ends = cooloff_ends(customer=current, user=user)
         if ends and today < ends:
             raise ClaimRefused(
-                _("You released %(name)s on %(released)s; you may claim it again from %(date)s (R5.8).")
+                _("You lost or released %(name)s on %(released)s; you may claim it again from %(date)s (R5.8).")
                 % {"name": current.name, "released": local_today(current.released_at), "date": ends}
             )
         if claims_today(user=user, now=now) >= settings.daily_claim_cap:
