@@ -19,7 +19,7 @@ help:
 	@echo "make lint | fmt    ruff check / ruff format"
 	@echo "make messages      makemessages (zh_Hans, en) and compilemessages"
 	@echo "make check-deploy  Django deploy checks in production mode"
-	@echo "make bench         pool benchmark against DATABASE_URL (PostgreSQL)"
+	@echo "make bench         million-customer benchmark in database crm_bench (docs/benchmarks.md)"
 
 venv: $(STAMP)
 

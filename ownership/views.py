@@ -2,7 +2,7 @@
 service → message → redirect. DomainError → the message; PermissionDenied → 403."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -11,6 +11,7 @@ from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -35,7 +36,7 @@ from .forms import (
     ReleaseLogFilter,
     ReleaseNoteForm,
 )
-from .models import MissingReleaseNote, PoolSettings
+from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings
 
 GET = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
@@ -175,7 +176,24 @@ def _claim_target(user: User, pk: int) -> Customer:
         raise Http404 from exc
     if customer is None:
         raise Http404
+    if customer.owner_id not in (None, user.pk) and not _left_pool_recently(customer):
+        # Another salesperson's customer that was not in the pool a moment ago: answering
+        # "already taken" would show its name and card to whoever guesses its id (R6.4).
+        raise Http404
     return customer
+
+
+# How long after leaving the pool a stale pool row still gets "just claimed by someone else".
+CLAIM_RACE_WINDOW = timedelta(days=1)
+
+
+def _left_pool_recently(customer: Customer) -> bool:
+    return OwnershipEvent.objects.filter(
+        customer=customer,
+        to_owner_id=customer.owner_id,
+        action__in=[Action.CLAIMED, Action.ASSIGNED, Action.RELATIONSHIP],
+        at__gte=timezone.now() - CLAIM_RACE_WINDOW,
+    ).exists()
 
 
 @require_POST
