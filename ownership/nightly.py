@@ -127,7 +127,7 @@ WITH due AS (
     SET owner_id = NULL, owner_basis = '', owned_since = NULL, deadline = NULL,
         sold_in_ownership = false, deadline_extended = false, warned_for_deadline = NULL,
         introduced_by = '', released_at = %(now)s, release_reason = due.reason,
-        released_from_id = due.owner_id, updated_at = %(now)s
+        released_from_id = due.owner_id, next_follow_up_on = NULL, updated_at = %(now)s
     FROM due
     WHERE c.id = due.id
     RETURNING c.id, due.owner_id, due.owned_since, due.deadline, due.reason
@@ -232,6 +232,7 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
                 introduced_by="",
                 released_at=now,
                 release_reason=reason,
+                next_follow_up_on=None,
                 updated_at=now,
             )
     OwnershipEvent.objects.bulk_create(events, batch_size=500)

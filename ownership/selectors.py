@@ -20,8 +20,9 @@ NIGHTLY_HOUR = 1  # 01:00 Asia/Shanghai, as in CELERY_BEAT_SCHEDULE
 def pool_settings_of(department_id: int | None) -> PoolSettings:
     """A department's settings for reading: the saved row, or SPEC.md's defaults unsaved (a page
     view never creates a row)."""
-    found = PoolSettings.objects.filter(department_id=department_id).first() if department_id else None
-    return found or PoolSettings(department_id=department_id)
+    if department_id is None:
+        return PoolSettings()
+    return PoolSettings.objects.filter(department_id=department_id).first() or PoolSettings(department_id=department_id)
 
 
 def cooloff_ends(*, customer: Customer, user: User, settings: PoolSettings | None = None) -> date | None:

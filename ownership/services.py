@@ -220,6 +220,7 @@ def _release(customer: Customer, *, reason: str, now: datetime, **extra: Any) ->
         released_at=now,
         release_reason=reason,
         released_from=customer.owner_id,
+        next_follow_up_on=None,  # the previous owner's plan, not the next claimer's
         updated_at=now,
         **extra,
     )

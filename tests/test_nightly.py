@@ -193,3 +193,10 @@ def test_beat_schedule_runs_at_1am_shanghai(settings):
     assert entry["task"] == "ownership.tasks.nightly_release"
     assert entry["schedule"].hour == {1} and entry["schedule"].minute == {0}
     assert settings.CELERY_TIMEZONE == "Asia/Shanghai"
+
+
+def test_release_clears_the_previous_owners_next_follow_up(owner):
+    c = owned_customer(owner, since=date(2026, 1, 1), next_follow_up_on=date(2026, 3, 20))
+    nightly_release(as_of=date(2026, 3, 5))
+    c = reload(c)
+    assert c.owner is None and c.next_follow_up_on is None
