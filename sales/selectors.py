@@ -1,0 +1,258 @@
+"""Reads of orders, receivables, commission and holds, always scoped to the requesting user:
+finance and admins see every department, a manager its department, a salesperson its own."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.http import Http404
+
+from accounts import roles
+from accounts.models import User
+from crm.dates import add_months
+from customers.models import Customer
+from customers.selectors import can_see_file
+
+from .models import CommissionHold, Order, OrderStatus, Payment, SaleEvent, SalesSettings, TierChange
+from .services import commission_for, sales_settings_of
+
+OUTSTANDING = ExpressionWrapper(
+    F("amount") - F("paid_amount"), output_field=DecimalField(max_digits=14, decimal_places=2)
+)
+
+
+def _sees_all(user: User) -> bool:
+    return user.is_authenticated and user.is_active and (user.is_finance or user.is_admin_role)
+
+
+def orders_visible_to(user: User) -> QuerySet[Order]:
+    """Finance and admins: every order; a manager: its department's customers' orders; a
+    salesperson: the orders it recorded and the orders of the customers it owns."""
+    qs = Order.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if _sees_all(user):
+        return qs
+    if user.is_manager:
+        return qs.filter(customer__department_id=user.department_id) if user.department_id else qs.none()
+    if user.is_salesperson:
+        return qs.filter(Q(salesperson=user) | Q(customer__owner=user))
+    return qs.none()
+
+
+def order_for_user(*, user: User, pk: int) -> Order:
+    try:
+        return orders_visible_to(user).select_related("customer", "salesperson", "customer__owner").get(pk=pk)
+    except (Order.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def payment_for_user(*, user: User, pk: int) -> Payment:
+    try:
+        return Payment.objects.select_related("order__customer").get(
+            pk=pk, order__in=orders_visible_to(user).values("pk")
+        )
+    except (Payment.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def my_orders(user: User) -> QuerySet[Order]:
+    """A salesperson's own orders, newest first."""
+    return Order.objects.filter(salesperson=user).select_related("customer").order_by("-created_at", "-id")
+
+
+def confirmation_queue(user: User) -> QuerySet[Order]:
+    """Finance's queue: orders not yet paid in full, oldest first (two queries a page)."""
+    if not _sees_all(user):
+        return Order.objects.none()
+    return (
+        Order.objects.exclude(status=OrderStatus.PAID)
+        .select_related("customer", "customer__department", "salesperson")
+        .order_by("created_at", "id")
+    )
+
+
+def salespeople_for_filters(user: User) -> QuerySet[User]:
+    qs = User.objects.filter(groups__name=roles.SALESPERSON).order_by("username")
+    if _sees_all(user):
+        return qs
+    if user.is_manager and user.department_id:
+        return qs.filter(department_id=user.department_id)
+    return qs.filter(pk=user.pk)
+
+
+# --- Receivables (R7.1, issue 4) ---------------------------------------------------------------
+
+
+def receivable_orders(user: User) -> QuerySet[Order]:
+    """Confirmed orders not yet paid in full."""
+    return (
+        orders_visible_to(user)
+        .filter(confirmed_on__isnull=False)
+        .exclude(status=OrderStatus.PAID)
+        .annotate(due=OUTSTANDING)
+    )
+
+
+def receivables_by_customer(user: User) -> QuerySet:
+    return (
+        receivable_orders(user)
+        .order_by()
+        .values("customer_id", "customer__name", "customer__owner__display_name", "customer__owner__username")
+        .annotate(orders=Count("id"), due_total=Sum(OUTSTANDING))
+        .order_by("-due_total", "customer_id")
+    )
+
+
+def receivables_by_salesperson(user: User) -> QuerySet:
+    return (
+        receivable_orders(user)
+        .order_by()
+        .values("salesperson_id", "salesperson__display_name", "salesperson__username")
+        .annotate(orders=Count("id"), due_total=Sum(OUTSTANDING))
+        .order_by("-due_total", "salesperson_id")
+    )
+
+
+def receivables_of_customer(*, user: User, customer: Customer) -> list[Order]:
+    """The customer's receivables (used by handovers, R7.1); empty for who may not see its file."""
+    if not can_see_file(user, customer):
+        return []
+    return list(
+        Order.objects.filter(customer=customer, confirmed_on__isnull=False)
+        .exclude(status=OrderStatus.PAID)
+        .annotate(due=OUTSTANDING)
+        .select_related("salesperson")
+        .order_by("confirmed_on", "id")
+    )
+
+
+def receivable_total_of_customer(*, user: User, customer: Customer) -> Decimal:
+    return sum((o.outstanding for o in receivables_of_customer(user=user, customer=customer)), Decimal(0))
+
+
+# --- The customer file (R4.4) -----------------------------------------------------------------
+
+
+@dataclass
+class SalesSummary:
+    orders: list[Order]
+    order_count: int
+    confirmed_total: Decimal
+    paid_total: Decimal
+    receivable: Decimal
+    awaiting: Decimal
+    tier_history: list[TierChange]
+    events: list[SaleEvent]
+    settings: SalesSettings
+
+
+def sales_summary(*, user: User, customer: Customer, limit: int = 20) -> SalesSummary | None:
+    if not can_see_file(user, customer):
+        return None
+    orders = Order.objects.filter(customer=customer)
+    totals = orders.aggregate(
+        n=Count("id"),
+        confirmed=Sum("amount", filter=Q(confirmed_on__isnull=False)),
+        paid=Sum("paid_amount"),
+        receivable=Sum(OUTSTANDING, filter=Q(confirmed_on__isnull=False)),
+        awaiting=Sum("amount", filter=Q(confirmed_on__isnull=True)),
+    )
+    return SalesSummary(
+        orders=list(orders.select_related("salesperson").order_by("-created_at", "-id")[:limit]),
+        order_count=totals["n"] or 0,
+        confirmed_total=totals["confirmed"] or Decimal(0),
+        paid_total=totals["paid"] or Decimal(0),
+        receivable=totals["receivable"] or Decimal(0),
+        awaiting=totals["awaiting"] or Decimal(0),
+        tier_history=list(TierChange.objects.filter(customer=customer).order_by("-at", "-id")[:limit]),
+        events=list(
+            SaleEvent.objects.filter(customer=customer).select_related("actor", "order").order_by("-at", "-id")[:limit]
+        ),
+        settings=sales_settings_of(customer.department_id),
+    )
+
+
+# --- Commission (R8.3) -------------------------------------------------------------------------
+
+
+def holds_visible_to(user: User) -> QuerySet[CommissionHold]:
+    qs = CommissionHold.objects.select_related("salesperson", "set_by", "released_by")
+    if _sees_all(user):
+        return qs
+    if user.is_manager and user.department_id:
+        return qs.filter(salesperson__department_id=user.department_id)
+    return qs.filter(salesperson=user)
+
+
+def is_on_hold(salesperson: User) -> bool:
+    return CommissionHold.objects.filter(salesperson=salesperson, released_at__isnull=True).exists()
+
+
+@dataclass
+class CommissionLine:
+    salesperson: User
+    sales_count: int
+    sales_amount: Decimal
+    rate: Decimal
+    commission: Decimal
+    holds: list[CommissionHold] = field(default_factory=list)
+
+    @property
+    def on_hold(self) -> bool:
+        return bool(self.holds)
+
+
+def month_range(month: date) -> tuple[date, date]:
+    first = month.replace(day=1)
+    return first, add_months(first, 1)
+
+
+def commission_statement(*, user: User, month: date) -> list[CommissionLine]:
+    """R8.3: per salesperson, its orders that became confirmed sales in `month` (by sale date),
+    the department's rate and the commission; with the open holds (R7). Salespeople on hold
+    without sales this month are listed too, so finance sees every hold."""
+    if not (_sees_all(user) or user.is_manager):
+        return []
+    first, after = month_range(month)
+    sales = (
+        orders_visible_to(user)
+        .filter(confirmed_on__gte=first, confirmed_on__lt=after)
+        .order_by()
+        .values("salesperson_id")
+        .annotate(n=Count("id"), total=Sum("amount"))
+    )
+    totals = {row["salesperson_id"]: (row["n"], row["total"]) for row in sales}
+    holds_qs = holds_visible_to(user).filter(released_at__isnull=True).order_by("set_at", "id")
+    holds: dict[int, list[CommissionHold]] = {}
+    for hold in holds_qs:
+        holds.setdefault(hold.salesperson_id, []).append(hold)
+    people = User.objects.filter(pk__in=set(totals) | set(holds)).select_related("department")
+    rates = {s.department_id: s.commission_rate for s in SalesSettings.objects.all()}
+    default_rate = SalesSettings().commission_rate
+    lines = []
+    for person in people:
+        n, total = totals.get(person.pk, (0, Decimal(0)))
+        rate = rates.get(person.department_id, default_rate) if person.department_id else default_rate
+        lines.append(
+            CommissionLine(
+                salesperson=person,
+                sales_count=n,
+                sales_amount=total,
+                rate=rate,
+                commission=commission_for(total, rate),
+                holds=holds.get(person.pk, []),
+            )
+        )
+    return sorted(lines, key=lambda line: (-line.sales_amount, line.salesperson.username))
+
+
+def commission_orders(*, user: User, salesperson_id: int, month: date) -> QuerySet[Order]:
+    first, after = month_range(month)
+    return (
+        orders_visible_to(user)
+        .filter(salesperson_id=salesperson_id, confirmed_on__gte=first, confirmed_on__lt=after)
+        .select_related("customer")
+        .order_by("confirmed_on", "id")
+    )
