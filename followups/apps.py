@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class FollowupsConfig(AppConfig):
+    name = "followups"
+    verbose_name = _("Follow-ups")
+
+    def ready(self) -> None:
+        from . import sections  # noqa: F401  (registers the "Visits" section of the customer file)

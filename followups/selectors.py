@@ -1,0 +1,137 @@
+"""Reads of follow-ups, always scoped to the requesting user (R6.4): a salesperson sees its own
+plans, visits and reports; a manager its department's; admins all."""
+
+from datetime import date
+
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+
+from accounts.models import User
+from accounts.selectors import salespeople_visible_to
+from customers.models import Customer
+from customers.selectors import customers_visible_to
+from ownership.selectors import pool_visible_to
+
+from .models import Report, ReportStatus, Visit, VisitPlan
+
+
+def _scope(user: User) -> Q | None:
+    """The condition on `salesperson` for what `user` may read, or None for nothing."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_admin_role:
+        return Q()
+    if user.is_manager:
+        return Q(salesperson__department_id=user.department_id) if user.department_id else None
+    if user.is_salesperson:
+        return Q(salesperson=user)
+    return None
+
+
+def manages(user: User, salesperson: User) -> bool:
+    """A manager of the salesperson's department, or an admin."""
+    if user.is_admin_role:
+        return True
+    return user.is_manager and user.department_id is not None and user.department_id == salesperson.department_id
+
+
+def visits_visible_to(user: User) -> QuerySet[Visit]:
+    scope = _scope(user)
+    if scope is None:
+        return Visit.objects.none()
+    return Visit.objects.filter(scope)
+
+
+def visit_for_user(*, user: User, pk: int) -> Visit:
+    try:
+        return visits_visible_to(user).select_related("customer", "contact", "salesperson").get(pk=pk)
+    except (Visit.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def plans_visible_to(user: User) -> QuerySet[VisitPlan]:
+    scope = _scope(user)
+    if scope is None:
+        return VisitPlan.objects.none()
+    return VisitPlan.objects.filter(scope)
+
+
+def reports_visible_to(user: User) -> QuerySet[Report]:
+    """A salesperson's own reports, drafts included; managers and admins read submitted ones."""
+    scope = _scope(user)
+    if scope is None:
+        return Report.objects.none()
+    qs = Report.objects.filter(scope)
+    if not (user.is_salesperson and not user.is_manager and not user.is_admin_role):
+        qs = qs.filter(Q(status=ReportStatus.SUBMITTED) | Q(salesperson=user))
+    return qs
+
+
+def report_for_user(*, user: User, pk: int) -> Report:
+    try:
+        return reports_visible_to(user).select_related("salesperson", "salesperson__department").get(pk=pk)
+    except (Report.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def team_of(user: User) -> QuerySet[User]:
+    """The salespeople whose plans and reports a manager (its department) or an admin (all) reads."""
+    if not (user.is_manager or user.is_admin_role):
+        return User.objects.none()
+    return salespeople_visible_to(user).select_related("department")
+
+
+def team_member_for_user(*, user: User, pk: int) -> User:
+    try:
+        return team_of(user).get(pk=pk)
+    except (User.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def can_record_visit(user: User, customer: Customer) -> bool:
+    """Its owner records visits; so does any salesperson of the department tracking a pool customer
+    before a claim (docs/decisions.md, "Follow-ups")."""
+    if not user.is_salesperson or not user.is_active:
+        return False
+    if customer.owner_id is not None:
+        return customer.owner_id == user.pk
+    return user.department_id is not None and customer.department_id == user.department_id
+
+
+def plannable_customers(salesperson: User) -> QuerySet[Customer]:
+    """What a plan may name: the salesperson's customers and its department's pool."""
+    if not salesperson.department_id:
+        return Customer.objects.filter(owner=salesperson)
+    return Customer.objects.filter(
+        Q(owner=salesperson) | Q(owner__isnull=True, department_id=salesperson.department_id)
+    )
+
+
+def plan_of(*, user: User, salesperson: User, month: date) -> VisitPlan | None:
+    return plans_visible_to(user).filter(salesperson=salesperson, month=month.replace(day=1)).first()
+
+
+def follow_ups_due(*, user: User, today: date) -> QuerySet[Customer]:
+    """Due today or overdue: my customers whose next follow-up date has come, and the pool
+    customers I track whose latest visit of mine set a date that has come."""
+    if not user.is_salesperson:
+        return Customer.objects.none()
+    mine = customers_visible_to(user).filter(owner=user, next_follow_up_on__lte=today)
+    my_latest = (
+        Visit.objects.filter(customer=OuterRef("pk"), salesperson=user)
+        .order_by("-visited_at", "-id")
+        .values("next_follow_up_on")[:1]
+    )
+    tracked = (
+        pool_visible_to(user)
+        .filter(visits__salesperson=user)
+        .annotate(my_next=Subquery(my_latest))
+        .filter(my_next__lte=today)
+        .values("pk")
+    )
+    return (
+        customers_visible_to(user)
+        .filter(Q(pk__in=mine.values("pk")) | Q(pk__in=tracked))
+        .annotate(my_next=Subquery(my_latest))
+        .select_related("owner")
+    )
