@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "notifications",
     "customers",
     "ownership",
+    "sales",
+    "followups",
 ]
 
 MIDDLEWARE = [

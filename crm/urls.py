@@ -13,6 +13,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),
     path("pool/", include("ownership.urls")),
+    path("sales/", include("sales.urls")),
     path("notifications/", include("notifications.urls")),
+    path("followups/", include("followups.urls")),
     path("admin/", admin.site.urls),
 ]
