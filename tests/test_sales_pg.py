@@ -90,3 +90,24 @@ def test_r5_3_payment_confirmation_racing_the_nightly_release(owner, finance, fi
         assert actions == [Action.FIRST_ORDER]  # the release found the customer no longer due
     else:
         assert actions == [Action.RELEASED, Action.FIRST_ORDER]  # released, then taken by the first order
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE sales_saleevent SET note = 'x'",
+        "DELETE FROM sales_saleevent",
+        "UPDATE sales_tierchange SET amount = 0",
+        "DELETE FROM sales_tierchange",
+        "DELETE FROM sales_payment",
+    ],
+)
+def test_r8_2_sales_history_is_append_only_in_the_database(owner, finance, sql):
+    from django.db.utils import DatabaseError
+
+    from .sales_helpers import confirm
+
+    customer = owned_customer(owner, since=date(2026, 1, 5))
+    confirm(record(customer, owner, "60000.00", day=date(2026, 2, 1)), finance, day=date(2026, 2, 3))  # tier C → A
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
