@@ -183,7 +183,7 @@ def test_register_bad_input_gives_a_message_and_saves_nothing(client_for, owner,
     assert not Customer.objects.exists()
 
 
-def test_contact_needs_a_way_to_reach(client_for, owner, mine):
+def test_r4_2_contact_needs_a_way_to_reach(client_for, owner, mine):
     url = reverse("customers:contact_add", args=[mine.pk])
     response = client_for(owner).post(url, {"name": "无号码"})
     assert response.status_code == 200

@@ -443,7 +443,7 @@ def test_missing_note_can_be_written_late_by_the_former_owner(owner, manager, de
         services.missing_note_demand(item=item, manager=manager)
 
 
-def test_contact_phone_clash_on_another_customer_is_refused(owner, teammate):
+def test_r5_1_contact_phone_clash_on_another_customer_is_refused(owner, teammate):
     from customers.services import contact_add
 
     mine = owned_customer(owner, since=date(2026, 1, 1))

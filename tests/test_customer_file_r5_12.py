@@ -1,0 +1,39 @@
+"""R5.12: whoever looks at (and then claims) a pool customer sees why it entered the pool, the
+release note of the ownership that ended, and the whole ownership history."""
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from ownership import services
+from ownership.nightly import nightly_release
+
+from .helpers import at, owned_customer
+
+pytestmark = pytest.mark.django_db
+
+
+def test_r5_12_pool_card_and_claimers_page_show_reason_note_and_history(client_for, owner, teammate):
+    c = owned_customer(owner, since=date(2026, 1, 10))
+    services.release_note_write(
+        customer=c,
+        user=owner,
+        situation="客户明年扩建新厂房",
+        contact_details="采购部赵经理",
+        communication_level="已做两次技术交流",
+    )
+    nightly_release(as_of=date(2026, 3, 11), now=at(date(2026, 3, 11), 1))
+    url = reverse("customers:detail", args=[c.pk])
+
+    before = client_for(teammate).get(url).content.decode()
+    assert "客户明年扩建新厂房" in before  # the release note
+    assert "R5.2" in before  # why it entered the pool
+    assert "2026-03-11" in before  # when
+
+    services.customer_claim(customer=c, user=teammate)
+    after = client_for(teammate).get(url).content.decode()
+    assert "客户明年扩建新厂房" in after
+    assert "采购部赵经理" in after  # contact details unmasked once claimed
+    # The whole history: the original ownership's release and the claim.
+    assert after.count("R5.2") >= 1 and "张伟" in after and "李娜" in after
