@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "ownership",
     "sales",
     "followups",
+    "service",
+    "collection",
 ]
 
 MIDDLEWARE = [
@@ -145,6 +147,8 @@ STORAGES = {
 # Uploaded customer documents live outside static and public media paths; only an
 # authorising view serves them.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "private_media")))
+# Largest customer document accepted (R4.1), in bytes. Default 10 MB.
+DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=10 * 1024 * 1024)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
@@ -185,6 +189,14 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-release": {
         "task": "ownership.tasks.nightly_release",
         "schedule": crontab(hour=1, minute=0),  # 01:00 Asia/Shanghai (CELERY_TIMEZONE)
+    },
+    "expiring-documents": {
+        "task": "customers.tasks.notify_expiring_documents",
+        "schedule": crontab(hour=1, minute=30),  # R4.1: licences expiring within 30 days
+    },
+    "overdue-service-requests": {
+        "task": "service.tasks.notify_overdue_requests",
+        "schedule": crontab(hour=1, minute=45),  # R6.3: requests past their due day
     },
 }
 

@@ -16,5 +16,7 @@ urlpatterns = [
     path("sales/", include("sales.urls")),
     path("notifications/", include("notifications.urls")),
     path("followups/", include("followups.urls")),
+    path("service/", include("service.urls")),
+    path("collection/", include("collection.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -2,14 +2,15 @@
 
 import re
 import unicodedata
+from datetime import date
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Contact, CreditStatus, Customer
-from .services import CONTACT_FIELDS, CUSTOMER_FIELDS
+from .models import Contact, CreditStatus, Customer, DocumentKind
+from .services import CONTACT_FIELDS, CUSTOMER_FIELDS, DocumentInput
 from .validators import normalize_credit_code, validate_credit_code
 
 PHONE_MIN_DIGITS = 7
@@ -137,3 +138,62 @@ class CustomerRegisterForm(CustomerForm):
             "wechat": c.get("contact_wechat") or "",
             "is_primary": True,
         }
+
+
+class DocumentForm(forms.Form):
+    """R4.1: the details of a qualification document; the file itself is read by the view (one
+    file per request) and checked by customers.services.document_upload."""
+
+    kind = forms.ChoiceField(label=_("kind"), choices=DocumentKind.choices)
+    number = forms.CharField(
+        label=_("number"),
+        max_length=64,
+        required=False,
+        help_text=_("The licence or registration number (the unified social credit code on a business licence)."),
+    )
+    valid_from = forms.DateField(label=_("valid from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    valid_until = forms.DateField(
+        label=_("valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty for a long-term document."),
+    )
+    file = forms.FileField(
+        label=_("file"),
+        required=False,  # checked by the view and the service, with their own messages
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}),
+        help_text=_("PDF, JPEG or PNG."),
+    )
+
+    def clean_valid_from(self) -> date | None:
+        return _sane_date(self.cleaned_data.get("valid_from"))
+
+    def clean_valid_until(self) -> date | None:
+        return _sane_date(self.cleaned_data.get("valid_until"))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("The document cannot expire before it becomes valid."))
+        if (
+            cleaned.get("kind") in (DocumentKind.BUSINESS_LICENCE, DocumentKind.TAX_REGISTRATION)
+            and not (cleaned.get("number") or "").strip()
+        ):
+            self.add_error("number", _("Give the number of the business licence or tax registration."))
+        return cleaned
+
+    def document_input(self) -> DocumentInput:
+        c = self.cleaned_data
+        return DocumentInput(
+            kind=c["kind"],
+            number=(c.get("number") or "").strip(),
+            valid_from=c.get("valid_from"),
+            valid_until=c.get("valid_until"),
+        )
+
+
+def _sane_date(value: date | None) -> date | None:
+    if value is not None and not date(1950, 1, 1) <= value <= date(2199, 12, 31):
+        raise ValidationError(_("Enter a date between 1950 and 2199."), code="date_range")
+    return value

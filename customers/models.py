@@ -269,3 +269,69 @@ class CreditStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.old_status} → {self.new_status}"
+
+
+class DocumentKind(models.TextChoices):
+    """R4.1: qualification papers of the customer's legal entity."""
+
+    BUSINESS_LICENCE = "business_licence", _("Business licence")
+    TAX_REGISTRATION = "tax_registration", _("Tax registration")
+    OTHER = "other", _("Other legal-entity paper")
+
+
+class CustomerDocument(models.Model):
+    """R4.1: an uploaded qualification document. The file lives under PRIVATE_MEDIA_ROOT under a
+    random name (`stored_name`); the uploader's file name is kept, sanitised, for display only.
+    Documents are archived, never deleted, so the download log keeps what it points at."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="documents"
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices)
+    number = models.CharField(_("number"), max_length=64, blank=True)
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateField(_("valid until"), null=True, blank=True, help_text=_("Empty: long-term."))
+    original_name = models.CharField(_("file name"), max_length=150)
+    stored_name = models.CharField(max_length=100, unique=True, editable=False)
+    content_type = models.CharField(_("content type"), max_length=40)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"))
+    archived_at = models.DateTimeField(_("archived"), null=True, blank=True)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # The valid-until date the owner was told about (the expiry job notifies once per date).
+    notified_for = models.DateField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("customer document")
+        verbose_name_plural = _("customer documents")
+        ordering = ["-uploaded_at", "-id"]
+        indexes = [
+            # The nightly expiry job: live documents by validity date.
+            models.Index(
+                fields=["valid_until"], name="custdoc_live_valid_until", condition=Q(archived_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+
+class DocumentDownload(models.Model):
+    """R6.4: every download of a document (who, when, from where), never edited."""
+
+    document = models.ForeignKey(CustomerDocument, on_delete=models.PROTECT, related_name="downloads")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+    ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} by {self.user_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,11 +1,15 @@
 """Reads of customers, always scoped to the requesting user (R6.4)."""
 
+from datetime import date, timedelta
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
 
-from .models import Contact, Customer
+from .models import Contact, Customer, CustomerDocument
+
+EXPIRY_WARNING_DAYS = 30  # R4.1: documents expiring within this many days are flagged
 
 
 def customers_visible_to(user: User) -> QuerySet[Customer]:
@@ -76,3 +80,42 @@ def mask_email(value: str) -> str:
         return ""
     local, _, domain = value.partition("@")
     return local[:1] + "***@" + domain
+
+
+def documents_of(*, user: User, customer: Customer, archived: bool = False) -> QuerySet[CustomerDocument]:
+    """R6.4: a customer's documents exist only for who sees its file."""
+    if not can_see_file(user, customer):
+        return CustomerDocument.objects.none()
+    return customer.documents.filter(archived_at__isnull=not archived).select_related("uploaded_by")
+
+
+def document_for_user(*, user: User, customer_pk: int, pk: int) -> CustomerDocument:
+    """A document of a customer whose file the user sees, or 404 (never 403: it does not exist for
+    anyone else)."""
+    customer = customer_for_user(user=user, pk=customer_pk)
+    if not can_see_file(user, customer):
+        raise Http404
+    try:
+        document = customer.documents.select_related("uploaded_by").get(pk=pk)
+    except (CustomerDocument.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+    document.customer = customer
+    return document
+
+
+def expiring_soon(valid_until: date | None, *, today: date) -> bool:
+    return valid_until is not None and valid_until <= today + timedelta(days=EXPIRY_WARNING_DAYS)
+
+
+def customers_with_expiring_documents(*, customer_ids: list[int], today: date) -> set[int]:
+    """Which of these customers (a page of "my customers") hold a live document that expires within
+    30 days or has expired: one query."""
+    return set(
+        CustomerDocument.objects.filter(
+            customer_id__in=customer_ids,
+            archived_at__isnull=True,
+            valid_until__lte=today + timedelta(days=EXPIRY_WARNING_DAYS),
+        )
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )

@@ -1,19 +1,37 @@
 """Writes to customers, contacts and credit status (never the ownership columns)."""
 
+import hashlib
+import os
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
+from notifications.services import Message, notify_many
 
-from .models import Contact, CreditStatus, CreditStatusChange, Customer
-from .selectors import can_edit
+from .models import (
+    Contact,
+    CreditStatus,
+    CreditStatusChange,
+    Customer,
+    CustomerDocument,
+    DocumentDownload,
+    DocumentKind,
+)
+from .selectors import EXPIRY_WARNING_DAYS, can_edit, can_see_file
+from .uploads import SNIFF_BYTES, sanitize_filename, sniff
 from .validators import normalize_company_name, normalize_credit_code, normalize_phone
 
 CUSTOMER_FIELDS = (
@@ -274,3 +292,223 @@ def customer_search_q(query: str) -> Q:
         if ids:
             cond |= Q(pk__in=ids)
     return cond
+
+
+# --- R4.1 qualification documents ------------------------------------------------------------
+
+DOCUMENTS_DIR = "customer_documents"
+
+
+def document_path(document: CustomerDocument) -> Path:
+    """Where the file lives: PRIVATE_MEDIA_ROOT/customer_documents/<2 hex>/<random name>. The
+    uploader's file name never takes part in it."""
+    return Path(settings.PRIVATE_MEDIA_ROOT) / DOCUMENTS_DIR / document.stored_name[:2] / document.stored_name
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f}"
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    kind: str
+    number: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+def _clean_document_input(data: DocumentInput) -> DocumentInput:
+    if data.kind not in DocumentKind.values:
+        raise DomainError(_("Choose the kind of document."))
+    number = (data.number or "").strip()
+    if len(number) > 64:
+        raise DomainError(_("A document number has at most 64 characters."))
+    if data.kind != DocumentKind.OTHER and not number:
+        raise DomainError(_("Give the number of the business licence or tax registration."))
+    if data.valid_from and data.valid_until and data.valid_until < data.valid_from:
+        raise DomainError(_("The document cannot expire before it becomes valid."))
+    return DocumentInput(kind=data.kind, number=number, valid_from=data.valid_from, valid_until=data.valid_until)
+
+
+def _store_upload(chunks: Iterable[bytes], *, max_bytes: int) -> tuple[Path, str, int, str, str]:
+    """Stream the upload to a temporary file beside its final place, checking the size and the
+    first bytes on the way. Returns (temporary path, stored name, size, sha256, content type);
+    on any refusal nothing is left on disk."""
+    root = Path(settings.PRIVATE_MEDIA_ROOT) / DOCUMENTS_DIR
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = root / f".upload-{uuid.uuid4().hex}"
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    try:
+        with open(tmp, "xb") as out:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise DomainError(
+                        _("The file is larger than %(mb)s MB, the limit for documents. Nothing was stored.")
+                        % {"mb": _mb(max_bytes)}
+                    )
+                if len(head) < SNIFF_BYTES:
+                    head += chunk[: SNIFF_BYTES - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+        if size == 0:
+            raise DomainError(_("The file is empty. Nothing was stored."))
+        kind = sniff(head)
+        if kind is None:
+            raise DomainError(
+                _(
+                    "Only PDF, JPEG and PNG files are accepted, recognised by their content whatever their name. "
+                    "Nothing was stored."
+                )
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, uuid.uuid4().hex + kind.extension, size, digest.hexdigest(), kind.content_type
+
+
+def document_upload(
+    *,
+    customer: Customer,
+    user: User,
+    data: DocumentInput,
+    file_name: str,
+    chunks: Iterable[bytes],
+    now: datetime | None = None,
+) -> CustomerDocument:
+    """R4.1: store one qualification document of the customer. Its owner, the department's
+    managers and admins upload. The content decides the type (PDF, JPEG, PNG), the size is at most
+    settings.DOCUMENT_MAX_BYTES, the file is stored under a random name; a refusal stores nothing."""
+    now = now or timezone.now()
+    data = _clean_document_input(data)
+    if not can_edit(user, customer):
+        raise PermissionDenied(_("You may not add documents to this customer."))
+    tmp, stored_name, size, sha256, content_type = _store_upload(chunks, max_bytes=settings.DOCUMENT_MAX_BYTES)
+    extension = "." + stored_name.rsplit(".", 1)[1]
+    final: Path | None = None
+    try:
+        with transaction.atomic():
+            locked = Customer.objects.select_for_update().get(pk=customer.pk)
+            if not can_edit(user, locked):
+                raise PermissionDenied(_("You may not add documents to this customer."))
+            document = CustomerDocument.objects.create(
+                customer=locked,
+                kind=data.kind,
+                number=data.number,
+                valid_from=data.valid_from,
+                valid_until=data.valid_until,
+                original_name=sanitize_filename(file_name, extension=extension),
+                stored_name=stored_name,
+                content_type=content_type,
+                size=size,
+                sha256=sha256,
+                uploaded_by=user,
+                uploaded_at=now,
+            )
+            final = document_path(document)
+            final.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.replace(tmp, final)
+            os.chmod(final, 0o600)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        if final is not None:
+            final.unlink(missing_ok=True)
+        raise
+    return document
+
+
+@transaction.atomic
+def document_archive(*, document: CustomerDocument, user: User, now: datetime | None = None) -> CustomerDocument:
+    """Take a document out of the customer's current papers (replaced, uploaded by mistake). The
+    file and its download log stay: documents are never deleted."""
+    customer = Customer.objects.select_for_update().get(pk=document.customer_id)
+    if not can_edit(user, customer):
+        raise PermissionDenied(_("You may not change this customer's documents."))
+    document = CustomerDocument.objects.select_for_update().get(pk=document.pk)
+    if document.archived_at is not None:
+        raise DomainError(_("This document is already archived."))
+    document.archived_at = now or timezone.now()
+    document.archived_by = user
+    document.save(update_fields=["archived_at", "archived_by"])
+    return document
+
+
+def document_record_download(
+    *, document: CustomerDocument, user: User, ip: str | None, now: datetime | None = None
+) -> DocumentDownload:
+    """R6.4: a download is served only to who sees the customer's file, and every one is logged."""
+    if not can_see_file(user, document.customer):
+        raise PermissionDenied(_("You may not see this customer's documents."))
+    return DocumentDownload.objects.create(document=document, user=user, at=now or timezone.now(), ip=ip or None)
+
+
+def documents_notify_expiring(*, as_of: date | None = None, now: datetime | None = None) -> int:
+    """R4.1: tell each owner, once per document and validity date, that a live document of its
+    customer expires within 30 days (or has expired). Run nightly; a second run sends nothing."""
+    now = now or timezone.now()
+    today = as_of or local_today(now)
+    horizon = today + timedelta(days=EXPIRY_WARNING_DAYS)
+    with transaction.atomic():
+        due = list(
+            CustomerDocument.objects.select_for_update(of=("self",))
+            .filter(archived_at__isnull=True, valid_until__isnull=False, valid_until__lte=horizon)
+            .filter(customer__owner__isnull=False)
+            .exclude(notified_for=F("valid_until"))
+            .select_related("customer")
+            .order_by("id")
+        )
+        messages = []
+        for doc in due:
+            assert doc.valid_until is not None  # filtered above
+            days = (doc.valid_until - today).days
+            values = {
+                "kind": doc.get_kind_display(),
+                "customer": doc.customer.name,
+                "date": doc.valid_until.isoformat(),
+                "days": days,
+            }
+            if days < 0:
+                text = _("The %(kind)s of %(customer)s expired on %(date)s: ask the customer for a new one.") % values
+            else:
+                text = (
+                    _("The %(kind)s of %(customer)s expires on %(date)s (in %(days)d days): ask for the renewed one.")
+                    % values
+                )
+            url = reverse("customers:detail", args=[doc.customer_id]) + "#section-documents"
+            messages.append(Message(doc.customer.owner_id, "document_expiring", text, url))  # type: ignore[arg-type]
+        CustomerDocument.objects.filter(pk__in=[d.pk for d in due]).update(notified_for=F("valid_until"))
+        notify_many(messages=messages, now=now)
+    return len(due)
+
+
+def customers_bulk_create(
+    *, rows: list[dict[str, Any]], department_id: int, created_by: User | None, batch_size: int = 1000
+) -> list[Customer]:
+    """Insert many customers with their contacts in a few statements (R1.2 imports). The caller
+    has checked duplicates and validated the fields and runs this inside its transaction; ownership
+    columns are left to ownership.services. Each row: CUSTOMER_FIELDS plus "contacts" (a list of
+    CONTACT_FIELDS dicts, each reachable by phone, email or WeChat)."""
+    customers = []
+    for row in rows:
+        fields = {k: row[k] for k in CUSTOMER_FIELDS if k in row}
+        fields["credit_code"] = normalize_credit_code(fields.get("credit_code") or "") or None
+        customer = Customer(department_id=department_id, created_by=created_by, **fields)
+        customer.name_key = normalize_company_name(customer.name)
+        customers.append(customer)
+    try:
+        with transaction.atomic():
+            Customer.objects.bulk_create(customers, batch_size=batch_size)
+    except IntegrityError as exc:
+        raise DomainError(_("A customer with one of these credit codes was registered a moment ago.")) from exc
+    contacts = []
+    for customer, row in zip(customers, rows, strict=True):
+        for data in row.get("contacts") or ():
+            contact = Contact(customer=customer, **{k: data[k] for k in CONTACT_FIELDS if k in data})
+            if not (contact.phone or contact.email or contact.wechat):
+                raise DomainError(_("A contact needs a phone, an email or a WeChat ID (R4.2)."))
+            contact.phone_digits = normalize_phone(contact.phone)
+            contacts.append(contact)
+    Contact.objects.bulk_create(contacts, batch_size=batch_size)
+    return customers

@@ -1,14 +1,17 @@
 """Customer pages. Thin: selector (404 for what the user may not see) → form → service."""
 
+import ipaddress
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,14 +20,19 @@ from crm.errors import DomainError, PermissionDenied
 
 from . import sections, services
 from .filters import CustomerFilter, sees_owners
-from .forms import ContactForm, CreditStatusForm, CustomerForm
+from .forms import ContactForm, CreditStatusForm, CustomerForm, DocumentForm
 from .models import Contact, Customer
 from .selectors import (
+    EXPIRY_WARNING_DAYS,
     can_edit,
     can_see_file,
     contacts_of,
     customer_for_user,
     customers_visible_to,
+    customers_with_expiring_documents,
+    document_for_user,
+    documents_of,
+    expiring_soon,
     mask_email,
     mask_phone,
     owned_by,
@@ -60,9 +68,11 @@ def mine(request: HttpRequest) -> HttpResponse:
     page_obj = _paginate(request, filterset.qs)
     today = local_today()
     warning_days = _warning_days(request.user)
+    expiring = customers_with_expiring_documents(customer_ids=[c.pk for c in page_obj], today=today)
     for customer in page_obj:
         customer.days_left = (customer.deadline - today).days if customer.deadline else None
         customer.is_warning = customer.days_left is not None and customer.days_left <= warning_days
+        customer.documents_expiring = customer.pk in expiring
     return render(
         request,
         "customers/mine.html",
@@ -125,8 +135,27 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "masked": not full,
         "credit_changes": customer.credit_changes.select_related("changed_by") if full else [],
         "sections": sections.render_context(request, customer),
+        **_documents_context(user, customer),
     }
     return render(request, "customers/detail.html", ctx)
+
+
+def _documents_context(user, customer: Customer) -> dict[str, Any]:
+    """R4.1: the documents card, for who sees the file (R6.4); expiring ones are flagged."""
+    if not can_see_file(user, customer):
+        return {"documents": None}
+    today = local_today()
+    documents = list(documents_of(user=user, customer=customer))
+    for doc in documents:
+        doc.expiring = expiring_soon(doc.valid_until, today=today)
+        doc.expired = doc.valid_until is not None and doc.valid_until < today
+        doc.days_left = (doc.valid_until - today).days if doc.valid_until else None
+    return {
+        "documents": documents,
+        "archived_documents": list(documents_of(user=user, customer=customer, archived=True)[:20]),
+        "documents_expiring": any(doc.expiring for doc in documents),
+        "expiry_warning_days": EXPIRY_WARNING_DAYS,
+    }
 
 
 def _editable_customer(request: HttpRequest, pk: int) -> Customer:
@@ -233,3 +262,95 @@ def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Credit status changed."))
             return redirect("customers:detail", pk=customer.pk)
     return render(request, "customers/credit_form.html", {"customer": customer, "form": form})
+
+
+# --- R4.1 documents ---------------------------------------------------------------------------
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    raw = request.META.get("REMOTE_ADDR") or ""
+    try:
+        return str(ipaddress.ip_address(raw))
+    except ValueError:
+        return None
+
+
+def _uploaded_files(request: HttpRequest) -> list | None:
+    """Every file of the request, whatever its field name; None when the request holds more
+    files or data than Django accepts to parse."""
+    try:
+        return [f for key in request.FILES for f in request.FILES.getlist(key)]
+    except (TooManyFilesSent, RequestDataTooBig):
+        return None
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """One document per request (R4.1), by the owner, the department's managers or an admin."""
+    customer = customer_for_user(user=request.user, pk=pk)
+    if not can_see_file(request.user, customer):
+        raise Http404
+    if not can_edit(request.user, customer):
+        raise HttpForbidden(_("You may not add documents to this customer."))
+    if request.method != "POST":
+        return render(request, "customers/document_form.html", {"customer": customer, "form": DocumentForm()})
+    files = _uploaded_files(request)
+    form = DocumentForm(request.POST)  # after a refused parse, an empty QueryDict
+    valid = form.is_valid()
+    if files is None or len(files) > 1:
+        form.add_error(None, _("Upload one file at a time. Nothing was stored."))
+    elif not files:
+        form.add_error("file", _("Choose the file to upload."))
+    elif valid:
+        upload = files[0]
+        try:
+            services.document_upload(
+                customer=customer,
+                user=request.user,
+                data=form.document_input(),
+                file_name=upload.name or "",
+                chunks=upload.chunks(),
+            )
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error("file", exc.message)
+        else:
+            messages.success(request, _("Document uploaded."))
+            return redirect(reverse("customers:detail", args=[customer.pk]) + "#section-documents")
+    return render(request, "customers/document_form.html", {"customer": customer, "form": form})
+
+
+@require_http_methods(["GET"])
+def document_download(request: HttpRequest, pk: int, did: int) -> HttpResponse:
+    """R6.4: served only to who sees the customer's file, as an attachment, and logged."""
+    document = document_for_user(user=request.user, customer_pk=pk, pk=did)
+    try:
+        handle = open(services.document_path(document), "rb")  # noqa: SIM115  (FileResponse closes it)
+    except OSError as exc:
+        raise Http404 from exc
+    try:
+        services.document_record_download(document=document, user=request.user, ip=_client_ip(request))
+    except PermissionDenied as exc:
+        handle.close()
+        raise Http404 from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=document.original_name, content_type=document.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_POST
+def document_archive(request: HttpRequest, pk: int, did: int) -> HttpResponse:
+    document = document_for_user(user=request.user, customer_pk=pk, pk=did)
+    try:
+        services.document_archive(document=document, user=request.user)
+    except PermissionDenied as exc:
+        raise _forbid(exc) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Document %(name)s archived.") % {"name": document.original_name})
+    return redirect(reverse("customers:detail", args=[pk]) + "#section-documents")

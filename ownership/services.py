@@ -621,3 +621,49 @@ def customer_set_sale_clock(*, customer: Customer, last_sale_on: date | None, no
 
 def owned_unsold_q() -> Q:
     return Q(owner__isnull=False, sold_in_ownership=False)
+
+
+# --- R1.2 imports into the pool ---------------------------------------------------------------
+
+
+def customers_import_into_pool(
+    *,
+    rows: list[dict[str, Any]],
+    department_id: int,
+    user: User,
+    now: datetime | None = None,
+    batch_size: int = 1000,
+) -> list[int]:
+    """R1.2: put checked, new customers of an imported list into the department's pool, in bulk:
+    the customers and their contacts (customers.services.customers_bulk_create), the pool columns
+    (released now, reason "imported") and one history row each (registered, reason imported,
+    by the importer). One transaction: all the rows or none. Returns the new customers' ids in
+    the order of `rows`. The caller has checked for duplicates (R5.1); imports run one at a time
+    (advisory lock) so two imports of overlapping lists cannot both add the same company."""
+    from customers.services import customers_bulk_create
+
+    now = now or timezone.now()
+    if user.department_id != department_id and not user.is_admin_role:
+        raise PermissionDenied(_("Import only into your own department's pool."))
+    if not (user.is_salesperson or user.is_manager or user.is_admin_role):
+        raise PermissionDenied(_("Your role does not import customers."))
+    with transaction.atomic():
+        _advisory_lock("customer-import")
+        customers = customers_bulk_create(
+            rows=rows, department_id=department_id, created_by=user, batch_size=batch_size
+        )
+        ids = [c.pk for c in customers]
+        for start in range(0, len(ids), batch_size):
+            Customer.objects.filter(pk__in=ids[start : start + batch_size]).update(
+                released_at=now, release_reason=ReleaseReason.IMPORTED
+            )
+        OwnershipEvent.objects.bulk_create(
+            [
+                OwnershipEvent(
+                    customer_id=pk, action=Action.REGISTERED, reason=ReleaseReason.IMPORTED, actor=user, at=now
+                )
+                for pk in ids
+            ],
+            batch_size=batch_size,
+        )
+    return ids

@@ -1,5 +1,6 @@
 """Who may open or change what (R6.4, R5.5-R5.11, R7.3): one table over every URL of the
-customers, ownership and notifications apps that takes an id.
+project that takes an id (customers, ownership, notifications, sales, followups, service and
+collection).
 
 For each URL, each kind of object and each role the table gives the status of a GET and of a
 crafted POST (a valid form, so that only the permission check can stop it). A status written
@@ -9,37 +10,59 @@ exactly as it was (owner, deadline, history rows, notes, contacts, notifications
 Roles, in the order of the tuples: the owner (salesperson), a teammate (another salesperson of
 the same department), an outsider (salesperson of another department), the department's manager,
 finance and an admin. Kinds: "own" = owned by `owner`, "another" = owned by `teammate`, "pool" =
-a pool customer of the department. For notifications and missing release notes, "own" and
-"another" are the owner's and the teammate's item.
+a pool customer of the department. For the other targets "own" and "another" are the owner's and
+the teammate's item: their notification, missing release note, order (on their own customer),
+payment, commission hold, visit, submitted report and service request (logged by them on their
+own customer). A document is one of the customer of that kind.
+
+A download is logged (R6.4), so GET of customers:document_download writes a DocumentDownload row:
+that table is left out of `state()` and checked in tests/test_documents.py.
 
 A new URL with an ``<int:…>`` parameter in these apps makes test_every_id_url_is_in_the_table
-fail until it is added here. (sales/ and followups/ test their own URLs.)
+fail until it is added here.
 """
 
+import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter
+from django.utils import timezone
 
+from collection import services as collection_services
+from collection.models import ImportBatch, ImportRow, InfoReport, InfoReportCustomer, InfoReportEvent, InfoTask
 from crm.dates import local_today
-from customers.models import Contact, CreditStatusChange, Customer, ReleaseReason
+from customers.models import Contact, CreditStatusChange, Customer, CustomerDocument, ReleaseReason
+from customers.services import DocumentInput, document_upload
+from followups import services as followups_services
+from followups.models import Report, ReportComment, Visit
 from notifications.models import Notification
 from ownership.models import MissingReleaseNote, OwnershipEvent, ReleaseNote
+from sales import services as sales_services
+from sales.models import CommissionHold, Order, Payment
+from service import services as service_services
+from service.models import RequestEvent, RequestHelper, ServiceRequest
 
-from .factories import ContactFactory
+from .collection_helpers import csv_bytes
+from .factories import ContactFactory, company_name, make_credit_code
 from .helpers import at, owned_customer, pool_customer
+from .sales_helpers import confirm, record
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("owner", "teammate", "outsider", "manager", "finance", "admin_user")
-APPS = ("customers", "ownership", "notifications")
+APPS = ("customers", "ownership", "notifications", "sales", "followups", "service", "collection")
+PDF = b"%PDF-1.4\n%%EOF\n"
 
 
 @dataclass(frozen=True)
 class Row:
-    target: str  # what the id names: customer | contact | missing_note | notification
+    # what the id names: customer | contact | document | missing_note | notification | order |
+    # payment | hold | visit | report | service_request | service_plan (a request with a plan)
+    target: str
     get: dict[str, tuple]  # kind -> status per role (405: method not allowed)
     post: dict[str, tuple] = field(default_factory=dict)  # kind -> "status" or "status+" per role
 
@@ -117,6 +140,46 @@ TABLE: dict[str, Row] = {
             "own": ("302+", "404", "404", "302+", "403", "302+"),
             "another": ("404", "302+", "404", "302+", "403", "302+"),
             "pool": ("403", "403", "404", "302+", "403", "302+"),
+        },
+    ),
+    # --- customers: documents (R4.1) ----------------------------------------------------
+    "customers:document_upload": Row(
+        "customer",
+        get={
+            "own": (200, 404, 404, 200, 403, 200),
+            "another": (404, 200, 404, 200, 403, 200),
+            "pool": (404, 404, 404, 200, 403, 200),
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "403", "302+"),
+            "another": ("404", "302+", "404", "302+", "403", "302+"),
+            "pool": ("404", "404", "404", "302+", "403", "302+"),
+        },
+    ),
+    "customers:document_download": Row(
+        "document",
+        get={
+            "own": (200, 404, 404, 200, 200, 200),
+            "another": (404, 200, 404, 200, 200, 200),
+            "pool": (404, 404, 404, 200, 200, 200),
+        },
+        post={
+            "own": ALL_405,
+            "another": ALL_405,
+            "pool": ALL_405,
+        },
+    ),
+    "customers:document_archive": Row(
+        "document",
+        get={
+            "own": G405,
+            "another": G405,
+            "pool": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "403", "302+"),
+            "another": ("404", "302+", "404", "302+", "403", "302+"),
+            "pool": ("404", "404", "404", "302+", "403", "302+"),
         },
     ),
     # --- ownership ---------------------------------------------------------------------------
@@ -230,6 +293,330 @@ TABLE: dict[str, Row] = {
             "another": ("404", "302+", "404", "404", "404", "404"),
         },
     ),
+    # --- sales (R8) ---------------------------------------------------------------------
+    "sales:order_create": Row(
+        "customer",
+        get={
+            "own": (200, 404, 404, 403, 403, 403),
+            "another": (404, 200, 404, 403, 403, 403),
+            "pool": (403, 403, 404, 403, 403, 403),
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "403", "403"),
+            "another": ("404", "302+", "404", "403", "403", "403"),
+            "pool": ("403", "403", "404", "403", "403", "403"),
+        },
+    ),
+    "sales:order_detail": Row(
+        "order",
+        get={
+            "own": (200, 404, 404, 200, 200, 200),
+            "another": (404, 200, 404, 200, 200, 200),
+        },
+        post={
+            "own": ALL_405,
+            "another": ALL_405,
+        },
+    ),
+    "sales:payment_confirm": Row(
+        "order",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("403", "404", "404", "403", "302+", "403"),
+            "another": ("404", "403", "404", "403", "302+", "403"),
+        },
+    ),
+    "sales:payment_reverse": Row(
+        "payment",
+        get={
+            "own": (403, 404, 404, 403, 200, 403),
+            "another": (404, 403, 404, 403, 200, 403),
+        },
+        post={
+            "own": ("403", "404", "404", "403", "302+", "403"),
+            "another": ("404", "403", "404", "403", "302+", "403"),
+        },
+    ),
+    "sales:hold_release": Row(
+        "hold",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("403", "403", "403", "302+", "403", "302+"),
+            "another": ("403", "403", "403", "302+", "403", "302+"),
+        },
+    ),
+    # --- followups (R3) -----------------------------------------------------------------
+    "followups:visit_edit": Row(
+        "visit",
+        get={
+            "own": (200, 404, 404, 403, 404, 403),
+            "another": (404, 200, 404, 403, 404, 403),
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "followups:visit_add": Row(
+        "customer",
+        get={
+            "own": G405,
+            "another": G405,
+            "pool": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "403", "403"),
+            "another": ("404", "302+", "404", "403", "403", "403"),
+            "pool": ("302+", "302+", "404", "403", "403", "403"),
+        },
+    ),
+    "followups:report_detail": Row(
+        "report",
+        get={
+            "own": (200, 404, 404, 200, 404, 200),
+            "another": (404, 200, 404, 200, 404, 200),
+        },
+        post={
+            "own": ALL_405,
+            "another": ALL_405,
+        },
+    ),
+    "followups:report_comment": Row(
+        "report",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+        },
+    ),
+    # --- service (R6) -------------------------------------------------------------------
+    "service:detail": Row(
+        "service_request",
+        get={
+            "own": (200, 404, 404, 200, 404, 200),
+            "another": (404, 200, 404, 200, 404, 200),
+        },
+        post={
+            "own": ALL_405,
+            "another": ALL_405,
+        },
+    ),
+    "service:note": Row(
+        "service_request",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+        },
+    ),
+    "service:solve": Row(
+        "service_request",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "service:refer": Row(
+        "service_request",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "service:plan": Row(
+        "service_request",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "service:move": Row(
+        "service_plan",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "service:close": Row(
+        "service_plan",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "service:add_helper": Row(
+        "service_request",
+        get={
+            "own": G405,
+            "another": G405,
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+        },
+    ),
+    # --- collection (R1) ---------------------------------------------------------------
+    # Imports: "own"/"another" = a checked upload of the owner/teammate. Reports: "own"/"another" =
+    # a draft written by the owner/teammate, "published" = the manager's published report. Tasks:
+    # a task of the owner/teammate in a draft of the manager.
+    "collection:import_detail": Row(
+        "import",
+        get={"own": (200, 404, 404, 200, 404, 200), "another": (404, 200, 404, 200, 404, 200)},
+        post={"own": ALL_405, "another": ALL_405},
+    ),
+    "collection:import_progress": Row(
+        "import",
+        # Not running: 204 and HX-Refresh, the page reloads.
+        get={"own": (204, 404, 404, 204, 404, 204), "another": (404, 204, 404, 204, 404, 204)},
+        post={"own": ALL_405, "another": ALL_405},
+    ),
+    "collection:import_rejected": Row(
+        "import",
+        get={"own": (200, 404, 404, 200, 404, 200), "another": (404, 200, 404, 200, 404, 200)},
+        post={"own": ALL_405, "another": ALL_405},
+    ),
+    "collection:import_check": Row(
+        "import",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+        },
+    ),
+    "collection:import_run": Row(
+        "import",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+        },
+    ),
+    "collection:import_cancel": Row(
+        "import",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+        },
+    ),
+    "collection:report_detail": Row(
+        "info_report",
+        get={
+            "own": (200, 404, 404, 200, 404, 200),
+            "another": (404, 200, 404, 200, 404, 200),
+            "published": (200, 200, 404, 200, 404, 200),
+        },
+        post={"own": ALL_405, "another": ALL_405, "published": ALL_405},
+    ),
+    "collection:report_edit": Row(
+        "info_report",
+        get={
+            "own": (200, 404, 404, 200, 404, 200),
+            "another": (404, 200, 404, 200, 404, 200),
+            "published": (403, 403, 404, 403, 404, 403),
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+            "published": ("403", "403", "404", "403", "404", "403"),
+        },
+    ),
+    "collection:task_add": Row(
+        "info_report",
+        get={"own": G405, "another": G405, "published": G405},
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+            "published": ("403", "403", "404", "403", "404", "403"),
+        },
+    ),
+    "collection:report_link": Row(
+        "info_report",
+        get={"own": G405, "another": G405, "published": G405},
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+            "published": ("403", "403", "404", "403", "404", "403"),
+        },
+    ),
+    "collection:report_unlink": Row(
+        "info_report",
+        get={"own": G405, "another": G405, "published": G405},
+        post={
+            "own": ("302+", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "302+", "404", "302+", "404", "302+"),
+            "published": ("403", "403", "404", "403", "404", "403"),
+        },
+    ),
+    "collection:report_publish": Row(
+        "info_report",
+        get={"own": G405, "another": G405, "published": G405},
+        post={
+            # Publishing is a manager's act (R1.3); the author may not publish its own draft.
+            "own": ("403", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "403", "404", "302+", "404", "302+"),
+            "published": ("403", "403", "404", "403", "404", "403"),
+        },
+    ),
+    "collection:report_archive": Row(
+        "info_report",
+        get={"own": G405, "another": G405, "published": G405},
+        post={
+            "own": ("403", "404", "404", "403", "404", "403"),
+            "another": ("404", "403", "404", "403", "404", "403"),
+            "published": ("403", "403", "404", "302+", "404", "302+"),
+        },
+    ),
+    "collection:task_findings": Row(
+        "info_task",
+        get={"own": G405, "another": G405},
+        post={
+            # Only the assignee writes findings; its manager sees the draft but may not.
+            "own": ("302+", "404", "404", "403", "404", "403"),
+            "another": ("404", "302+", "404", "403", "404", "403"),
+        },
+    ),
+    "collection:task_remove": Row(
+        "info_task",
+        get={"own": G405, "another": G405},
+        post={
+            # The assignee sees the manager's draft but does not change its tasks.
+            "own": ("403", "404", "404", "302+", "404", "302+"),
+            "another": ("404", "403", "404", "302+", "404", "302+"),
+        },
+    ),
 }
 
 
@@ -263,8 +650,10 @@ def test_every_id_url_is_in_the_table():
 
 
 @pytest.fixture
-def world(owner, teammate, outsider, manager, finance, admin_user, department):
-    since = local_today() - timedelta(days=10)
+def world(owner, teammate, outsider, manager, finance, admin_user, department, settings, tmp_path):
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    today = local_today()
+    since = today - timedelta(days=10)
     customers = {
         "own": owned_customer(owner, since=since, name="宁波德润精密机械有限公司", source="media"),
         "another": owned_customer(teammate, since=since, name="厦门蓝海食品有限公司", source="media"),
@@ -291,22 +680,146 @@ def world(owner, teammate, outsider, manager, finance, admin_user, department):
         )
         for kind, user in (("own", owner), ("another", teammate))
     }
-    return {"customers": customers, "missing": missing, "notifications": notes}
+    people = {"own": owner, "another": teammate}
+    documents = {
+        kind: document_upload(
+            customer=c,
+            user=people.get(kind, manager),
+            data=DocumentInput(kind="business_licence", number="91330200MA2AXXXX1X"),
+            file_name="营业执照.pdf",
+            chunks=[PDF],
+        )
+        for kind, c in customers.items()
+    }
+    # Orders of 10,000 with 4,000 confirmed (confirmable again and reversible), on customers of
+    # their own: a confirmed sale moves the ownership clock the ownership rows above rely on.
+    sold = {
+        kind: owned_customer(user, since=since, name=f"{user}的已成交客户有限公司") for kind, user in people.items()
+    }
+    orders = {kind: record(sold[kind], user, day=today) for kind, user in people.items()}
+    payments = {kind: confirm(order, finance, "4000.00", day=today).payment for kind, order in orders.items()}
+    holds = {
+        kind: sales_services.commission_hold_set(salesperson=user, user=manager, reason="交接中")
+        for kind, user in people.items()
+    }
+    visits = {
+        kind: followups_services.visit_record(
+            customer=customers[kind],
+            user=user,
+            data=followups_services.VisitInput(
+                visited_at=timezone.now() - timedelta(hours=2), channel="visit", discussed="介绍产品"
+            ),
+        )
+        for kind, user in people.items()
+    }
+    reports = {
+        kind: followups_services.report_submit(
+            salesperson=user, kind="daily", period_start=today, summary="今日拜访一家", user=user
+        )
+        for kind, user in people.items()
+    }
+
+    def request_of(kind, user):
+        return service_services.request_log(
+            user=user,
+            data=service_services.RequestInput(kind="complaint", channel="phone", text="投诉交货延迟"),
+            customer=customers[kind],
+        )
+
+    requests = {kind: request_of(kind, user) for kind, user in people.items()}
+    planned = {}
+    for kind, user in people.items():
+        planned[kind] = service_services.request_plan(
+            request=request_of(kind, user), user=user, expected_on=today + timedelta(days=2), told_customer="两天内"
+        )
+    batches = {}
+    for kind, user in people.items():
+        rows = [
+            [company_name(9_000 + len(batches) * 10 + i), make_credit_code(random.Random(len(batches) * 10 + i))]
+            for i in range(2)
+        ]
+        batch = collection_services.import_upload(
+            user=user,
+            file_name="客户名单.csv",
+            data=csv_bytes(rows, header=["公司名称", "统一社会信用代码"]),
+            source="media",
+        )
+        batches[kind] = collection_services.import_check(batch=batch, user=user, mapping=batch.mapping)
+    report_data = {
+        "title": "华东食品行业信息报告",
+        "category": "食品",
+        "information_needed": "采购计划",
+        "work_plan": "走访十家",
+        "summary": "需求集中在包装",
+        "needs_direction": "包装自动化",
+    }
+    info_reports = {}
+    for kind, user in (*people.items(), ("published", manager)):
+        report = collection_services.report_create(user=user, data=report_data)
+        collection_services.report_link_customer(report=report, user=user, customer=customers["pool"])
+        info_reports[kind] = report
+    collection_services.report_publish(report=info_reports["published"], user=manager)
+    info_tasks = {}
+    for kind, user in people.items():
+        report = collection_services.report_create(user=manager, data={**report_data, "title": f"{user}的任务"})
+        info_tasks[kind] = collection_services.report_task_add(
+            report=report, user=manager, assignee=user, text="收集三家客户的采购计划"
+        )
+    return {
+        "customers": customers,
+        "imports": batches,
+        "info_reports": info_reports,
+        "info_tasks": info_tasks,
+        "missing": missing,
+        "notifications": notes,
+        "documents": documents,
+        "orders": orders,
+        "payments": payments,
+        "holds": holds,
+        "visits": visits,
+        "reports": reports,
+        "service_requests": requests,
+        "service_plans": planned,
+        "department": department,
+        "finance": finance,
+        "report_data": report_data,
+    }
 
 
-def url_args(row: Row, kind: str, world) -> list[int]:
+TARGETS = {
+    "missing_note": "missing",
+    "notification": "notifications",
+    "order": "orders",
+    "payment": "payments",
+    "hold": "holds",
+    "visit": "visits",
+    "report": "reports",
+    "service_request": "service_requests",
+    "service_plan": "service_plans",
+    "import": "imports",
+    "info_report": "info_reports",
+}
+
+
+def url_args(row: Row, kind: str, world, url_name: str = "") -> list:
+    if url_name == "collection:import_rejected":
+        return [world["imports"][kind].pk, "csv"]
+    if row.target == "info_task":
+        task = world["info_tasks"][kind]
+        return [task.report_id, task.pk]
     if row.target == "customer":
         return [world["customers"][kind].pk]
     if row.target == "contact":
         customer = world["customers"][kind]
         return [customer.pk, customer.contacts.order_by("id").first().pk]
-    if row.target == "missing_note":
-        return [world["missing"][kind].pk]
-    return [world["notifications"][kind].pk]
+    if row.target == "document":
+        return [world["customers"][kind].pk, world["documents"][kind].pk]
+    return [world[TARGETS[row.target]][kind].pk]
 
 
 def payload(url_name: str, kind: str, world, teammate) -> dict:
     customer = world["customers"].get(kind)
+    today = local_today()
     if url_name == "customers:edit":
         return {
             "name": customer.name,
@@ -319,6 +832,8 @@ def payload(url_name: str, kind: str, world, teammate) -> dict:
         return {"status": "watch", "note": "逾期30天"}
     if url_name in ("customers:contact_add", "customers:contact_edit"):
         return {"name": "钱经理", "position": "采购", "phone": "13500001111"}
+    if url_name == "customers:document_upload":
+        return {"kind": "other", "number": "", "file": SimpleUploadedFile("其他.pdf", PDF)}
     if url_name == "ownership:release_note":
         return {"situation": "在谈价格", "contact_details": "钱经理 13500001111", "communication_level": "已报价"}
     if url_name == "ownership:assign":
@@ -328,6 +843,45 @@ def payload(url_name: str, kind: str, world, teammate) -> dict:
     if url_name == "ownership:extend":
         deadline = customer.deadline or local_today()
         return {"new_deadline": (deadline + timedelta(days=10)).isoformat(), "reason": "大单在谈"}
+    if url_name == "sales:order_create":
+        return {"amount": "5000", "deal_date": today.isoformat(), "description": "工业控制器 5 台"}
+    if url_name == "sales:payment_confirm":
+        return {"amount": "1000", "received_on": today.isoformat()}
+    if url_name == "sales:payment_reverse":
+        return {"reason": "银行退票"}
+    if url_name == "sales:hold_release":
+        return {"note": "交接完成"}
+    if url_name in ("followups:visit_edit", "followups:visit_add"):
+        return {
+            "visited_at": timezone.localtime(timezone.now() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+            "channel": "phone",
+            "discussed": "电话沟通交期",
+        }
+    if url_name == "followups:report_comment":
+        return {"text": "收到"}
+    if url_name in ("service:note", "service:solve", "service:close"):
+        return {f"{url_name.split(':')[1]}-text": "已处理"}
+    if url_name == "service:refer":
+        return {"refer-department": world["department"].pk, "refer-reason": "转售后部"}
+    if url_name == "service:plan":
+        return {"plan-expected_on": (today + timedelta(days=3)).isoformat(), "plan-told_customer": "三天内回复"}
+    if url_name == "service:move":
+        return {"move-new_date": (today + timedelta(days=5)).isoformat(), "move-reason": "备件延迟"}
+    if url_name == "service:add_helper":
+        return {"helper-helper": world["finance"].pk}
+    if url_name == "collection:import_check":
+        return {k: "" if v is None else str(v) for k, v in world["imports"][kind].mapping.items()}
+    if url_name == "collection:report_edit":
+        return {**world["report_data"], "summary": "需求集中在包装与冷链"}
+    if url_name == "collection:task_add":
+        return {"assignee": teammate.pk, "text": "走访三家客户"}
+    if url_name == "collection:report_link":
+        return {"customer": world["customers"].get(kind, world["customers"]["pool"]).pk}
+    if url_name == "collection:report_unlink":
+        return {"customer": world["customers"]["pool"].pk}
+    if url_name == "collection:task_findings":
+        task = world["info_tasks"][kind]
+        return {f"t{task.pk}-findings": "三家计划明年扩产"}
     return {}
 
 
@@ -357,6 +911,27 @@ def state() -> tuple:
         CreditStatusChange.objects.count(),
         list(Notification.objects.filter(read_at__isnull=False).values_list("pk", flat=True)),
         list(MissingReleaseNote.objects.order_by("pk").values_list("pk", "demanded_at", "note_id")),
+        Notification.objects.count(),
+        list(CustomerDocument.objects.order_by("pk").values_list("pk", "archived_at")),
+        list(Order.objects.order_by("pk").values_list("pk", "status", "paid_amount", "confirmed_on")),
+        list(Payment.objects.order_by("pk").values_list("pk", "reversed_at")),
+        list(CommissionHold.objects.order_by("pk").values_list("pk", "released_at")),
+        list(Visit.objects.order_by("pk").values_list("pk", "discussed", "channel", "visited_at")),
+        list(Report.objects.order_by("pk").values_list("pk", "status", "summary")),
+        ReportComment.objects.count(),
+        list(
+            ServiceRequest.objects.order_by("pk").values_list(
+                "pk", "responsible_id", "text", "status", "outcome", "due_on", "handling_department_id"
+            )
+        ),
+        RequestEvent.objects.count(),
+        RequestHelper.objects.count(),
+        list(ImportBatch.objects.order_by("pk").values_list("pk", "status", "checked_at", "imported_count")),
+        list(ImportRow.objects.order_by("pk").values_list("pk", flat=True)),
+        list(InfoReport.objects.order_by("pk").values_list("pk", "status", "summary", "published_at", "archived_at")),
+        list(InfoReportCustomer.objects.order_by("pk").values_list("report_id", "customer_id")),
+        list(InfoTask.objects.order_by("pk").values_list("pk", "findings")),
+        InfoReportEvent.objects.count(),
     )
 
 
@@ -373,7 +948,7 @@ def test_access(request, client_for, world, teammate, url_name, kind, role):
     row = TABLE[url_name]
     i = ROLES.index(role)
     client = client_for(request.getfixturevalue(role))
-    url = reverse(url_name, args=url_args(row, kind, world))
+    url = reverse(url_name, args=url_args(row, kind, world, url_name))
 
     before = state()
     response = client.get(url)
@@ -408,7 +983,9 @@ def test_contact_of_another_customer_is_404(client_for, world, owner):
 @pytest.mark.parametrize("pk", [0, 2**31, 2**63])
 def test_unknown_or_huge_ids_are_404_never_500(client_for, manager, owner, pk):
     for url_name, row in TABLE.items():
-        args = [pk, pk] if row.target == "contact" else [pk]
+        args: list = [pk, pk] if row.target in ("contact", "document", "info_task") else [pk]
+        if url_name == "collection:import_rejected":
+            args = [pk, "csv"]
         url = reverse(url_name, args=args)
         for user in (owner, manager):
             client = client_for(user)

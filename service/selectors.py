@@ -1,0 +1,111 @@
+"""Reads of service requests, always scoped to the requesting user (R6.1, R6.4).
+
+A request is seen by its responsible person, its helpers, the managers of its department and of
+the department handling it, the current owner of its customer, and admins."""
+
+from datetime import date
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from customers.models import Customer
+from customers.selectors import customers_visible_to
+
+from .models import RequestHelper, RequestStatus, ServiceRequest, ServiceSettings
+
+
+def _scope(user: User) -> Q | None:
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_admin_role:
+        return Q()
+    helped = Exists(RequestHelper.objects.filter(request=OuterRef("pk"), user=user))
+    cond = Q(responsible=user) | Q(helped) | Q(customer__owner=user)
+    if user.is_manager and user.department_id:
+        cond |= Q(department_id=user.department_id) | Q(handling_department_id=user.department_id)
+    return cond
+
+
+def requests_visible_to(user: User) -> QuerySet[ServiceRequest]:
+    scope = _scope(user)
+    if scope is None:
+        return ServiceRequest.objects.none()
+    return ServiceRequest.objects.filter(scope)
+
+
+def request_for_user(*, user: User, pk: int) -> ServiceRequest:
+    """A request the user may see, or 404."""
+    try:
+        return (
+            requests_visible_to(user)
+            .select_related("customer", "responsible", "department", "handling_department", "handling_person")
+            .get(pk=pk)
+        )
+    except (ServiceRequest.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc
+
+
+def manages_request(user: User, request: ServiceRequest) -> bool:
+    """A manager of the request's (or the handling) department, or an admin."""
+    if user.is_admin_role:
+        return True
+    return (
+        user.is_manager
+        and user.department_id is not None
+        and user.department_id in (request.department_id, request.handling_department_id)
+    )
+
+
+def is_helper(user: User, request: ServiceRequest) -> bool:
+    return RequestHelper.objects.filter(request=request, user=user).exists()
+
+
+def can_see(user: User, request: ServiceRequest) -> bool:
+    return requests_visible_to(user).filter(pk=request.pk).exists()
+
+
+def overdue_q(today: date) -> Q:
+    """R6.3: open past its due day (the due day itself is not overdue)."""
+    return Q(status=RequestStatus.OPEN, due_on__lt=today)
+
+
+def overdue_for(*, user: User, today: date) -> QuerySet[ServiceRequest]:
+    """R6.3: overdue requests are shown to their responsible person and to the managers."""
+    if not user.is_authenticated or not user.is_active:
+        return ServiceRequest.objects.none()
+    qs = ServiceRequest.objects.filter(overdue_q(today))
+    if user.is_admin_role:
+        return qs
+    cond = Q(responsible=user)
+    if user.is_manager and user.department_id:
+        cond |= Q(department_id=user.department_id) | Q(handling_department_id=user.department_id)
+    return qs.filter(cond)
+
+
+def visible_customer(*, user: User, request: ServiceRequest) -> Customer | None:
+    """The request's customer if the user may open it; otherwise None, and pages show only the
+    name written on the request (R6.4: no contacts, credit or file)."""
+    if request.customer_id is None:
+        return None
+    return customers_visible_to(user).filter(pk=request.customer_id).first()
+
+
+def settings_of(department_id: int | None) -> ServiceSettings:
+    """A department's time standards; the defaults (unsaved) when it has none yet."""
+    if department_id:
+        found = ServiceSettings.objects.filter(department_id=department_id).first()
+        if found:
+            return found
+    return ServiceSettings(**ServiceSettings.DEFAULTS)  # unsaved: the defaults
+
+
+def helper_candidates(*, user: User, request: ServiceRequest) -> QuerySet[User]:
+    """Active staff with a role, other than the responsible person and current helpers."""
+    return (
+        User.objects.filter(is_active=True, groups__isnull=False)
+        .exclude(pk=request.responsible_id)
+        .exclude(pk__in=RequestHelper.objects.filter(request=request).values("user_id"))
+        .distinct()
+        .order_by("department__name", "username")
+    )

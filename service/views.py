@@ -1,0 +1,367 @@
+"""Customer service pages (R6). Thin: selector (404 for what the user may not see) → form →
+service → message → redirect. DomainError → its message; PermissionDenied → 403."""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Department, User
+from crm.dates import local_today
+from crm.errors import DomainError, PermissionDenied
+from crm.pagination import capped_page, int_param
+from customers.forms import CustomerRegisterForm
+from customers.selectors import customer_for_user
+
+from . import selectors, services
+from .forms import (
+    STATUS_FILTERS,
+    CloseForm,
+    HelperForm,
+    MoveForm,
+    NoteForm,
+    PlanForm,
+    ReferForm,
+    RequestForm,
+    ServiceSettingsForm,
+    SolveForm,
+)
+from .models import EventKind, Outcome, RequestKind, RequestStatus, ServiceRequest
+
+GET = ["GET", "HEAD"]
+GET_POST = ["GET", "HEAD", "POST"]
+REGISTER_PREFIX = "reg"
+
+
+def _forbid(exc: PermissionDenied) -> HttpForbidden:
+    return HttpForbidden(exc.message)
+
+
+def _can_log(user: User) -> bool:
+    return user.is_salesperson or user.is_manager or user.is_finance or user.is_admin_role
+
+
+# --- Lists -------------------------------------------------------------------------------------
+
+
+@require_http_methods(GET)
+def request_list(request: HttpRequest) -> HttpResponse:
+    """The requests the user sees; ?status=open|overdue|closed|all, ?kind=."""
+    user = request.user
+    today = local_today()
+    status = request.GET.get("status") or "open"
+    if status not in STATUS_FILTERS:
+        status = "open"
+    kind = request.GET.get("kind") or ""
+    if kind not in RequestKind.values:
+        kind = ""
+    if status == "overdue":
+        qs = selectors.overdue_for(user=user, today=today).order_by("due_on", "id")
+    else:
+        qs = selectors.requests_visible_to(user)
+        if status == "open":
+            qs = qs.filter(status=RequestStatus.OPEN).order_by("due_on", "id")
+        elif status == "closed":
+            qs = qs.filter(status=RequestStatus.CLOSED).order_by(F("closed_at").desc(nulls_last=True), "-id")
+        else:
+            qs = qs.order_by("-created_at", "-id")
+    if kind:
+        qs = qs.filter(kind=kind)
+    page = capped_page(request, qs.select_related("customer", "responsible", "department"))
+    for row in page:
+        row.overdue = row.is_open and row.due_on < today
+    return render(
+        request,
+        "service/list.html",
+        {
+            "page_obj": page,
+            "status": status,
+            "kind": kind,
+            "kinds": RequestKind.choices,
+            "statuses": [
+                ("open", pgettext("service request status", "Open")),
+                ("overdue", _("Overdue")),
+                ("closed", _("Closed")),
+                ("all", _("All")),
+            ],
+            "can_log": _can_log(user),
+            "today": today,
+        },
+    )
+
+
+# --- Logging (R6.1) ----------------------------------------------------------------------------
+
+
+def _known_customer(request: HttpRequest):
+    raw = request.POST.get("customer") if request.method == "POST" else request.GET.get("customer")
+    if not raw:
+        return None
+    pk = int_param(raw, default=0, low=0, high=2**63 - 1)
+    if not pk:
+        raise Http404
+    return customer_for_user(user=request.user, pk=pk)
+
+
+@require_http_methods(GET_POST)
+def request_new(request: HttpRequest) -> HttpResponse:
+    """Log a visit, call, consultation or complaint; from a customer page (?customer=<id>) or for
+    an unknown caller, who can be registered as a customer in the same step (R5.1)."""
+    user = request.user
+    if not _can_log(user):
+        raise HttpForbidden(_("Your role does not log service requests."))
+    customer = _known_customer(request)
+    data = request.POST if request.method == "POST" else None
+    form = RequestForm(data, known_customer=customer is not None)
+    register_form = None if customer is not None else CustomerRegisterForm(data, prefix=REGISTER_PREFIX)
+    if request.method == "POST":
+        valid = form.is_valid()
+        registering = valid and customer is None and form.cleaned_data.get("register")
+        if registering and register_form is not None and not register_form.is_valid():
+            valid = False
+        if valid:
+            registration = None
+            if registering and register_form is not None:
+                registration = services.Registration(
+                    data=register_form.customer_data(), contacts=[register_form.contact_data()]
+                )
+            try:
+                created = services.request_log(
+                    user=user, data=form.request_input(), customer=customer, registration=registration
+                )
+            except PermissionDenied as exc:
+                raise _forbid(exc) from exc
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if registration is not None:
+                    messages.success(
+                        request,
+                        _("Service request #%(id)d logged and %(name)s registered; you are responsible for both.")
+                        % {"id": created.pk, "name": created.customer},
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("Service request #%(id)d logged; you are its responsible person.") % {"id": created.pk},
+                    )
+                return redirect("service:detail", pk=created.pk)
+    return render(
+        request,
+        "service/new.html",
+        {"form": form, "register_form": register_form, "customer": customer},
+    )
+
+
+# --- One request -------------------------------------------------------------------------------
+
+
+def _people_for_referral(user: User, req: ServiceRequest):
+    return (
+        User.objects.filter(is_active=True, groups__isnull=False)
+        .exclude(pk=req.responsible_id)
+        .distinct()
+        .order_by("department__name", "username")
+    )
+
+
+def _detail(request: HttpRequest, req: ServiceRequest, **forms: Any) -> HttpResponse:
+    user = request.user
+    today = local_today()
+    is_responsible = req.responsible_id == user.pk
+    can_help = is_responsible or selectors.manages_request(user, req)
+    ctx: dict[str, Any] = {
+        "req": req,
+        "customer": selectors.visible_customer(user=user, request=req),
+        "events": req.events.select_related("actor", "person", "department"),
+        "helpers": [row.user for row in req.helper_rows.select_related("user").order_by("added_at", "id")],
+        "is_responsible": is_responsible,
+        "overdue": req.is_open and req.due_on < today,
+        "today": today,
+        "note_form": forms.get("note_form") or NoteForm(),
+        "EventKind": EventKind,
+    }
+    if req.is_open and is_responsible:
+        if not req.outcome:
+            ctx["solve_form"] = forms.get("solve_form") or SolveForm()
+        if req.outcome in ("", Outcome.REFERRED):
+            ctx["refer_form"] = forms.get("refer_form") or ReferForm(people=_people_for_referral(user, req))
+            ctx["plan_form"] = forms.get("plan_form") or PlanForm()
+        if req.outcome == Outcome.PLAN:
+            ctx["move_form"] = forms.get("move_form") or MoveForm()
+        if req.outcome in (Outcome.REFERRED, Outcome.PLAN):
+            ctx["close_form"] = forms.get("close_form") or CloseForm()
+    if req.is_open and can_help:
+        ctx["helper_form"] = forms.get("helper_form") or HelperForm(
+            candidates=selectors.helper_candidates(user=user, request=req)
+        )
+    return render(request, "service/detail.html", ctx)
+
+
+@require_http_methods(GET)
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail(request, selectors.request_for_user(user=request.user, pk=pk))
+
+
+def _act(request: HttpRequest, pk: int, *, form_name: str, form: Any, call, done: str) -> HttpResponse:
+    req = selectors.request_for_user(user=request.user, pk=pk)
+    if form.is_valid():
+        try:
+            call(req, form.cleaned_data)
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, done)
+            return redirect("service:detail", pk=req.pk)
+    return _detail(request, req, **{form_name: form})
+
+
+@require_POST
+def request_note(request: HttpRequest, pk: int) -> HttpResponse:
+    return _act(
+        request,
+        pk,
+        form_name="note_form",
+        form=NoteForm(request.POST),
+        call=lambda req, c: services.request_add_note(request=req, user=request.user, text=c["text"]),
+        done=_("Note added."),
+    )
+
+
+def _require_responsible(request: HttpRequest, pk: int) -> ServiceRequest:
+    req = selectors.request_for_user(user=request.user, pk=pk)
+    if req.responsible_id != request.user.pk:
+        raise HttpForbidden(_("Only the responsible person decides how the request ends (R6.1)."))
+    return req
+
+
+@require_POST
+def request_solve(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_responsible(request, pk)
+    return _act(
+        request,
+        pk,
+        form_name="solve_form",
+        form=SolveForm(request.POST),
+        call=lambda req, c: services.request_solve(request=req, user=request.user, text=c["text"]),
+        done=_("Solved on the spot; the request is closed."),
+    )
+
+
+@require_POST
+def request_refer(request: HttpRequest, pk: int) -> HttpResponse:
+    req = _require_responsible(request, pk)
+    return _act(
+        request,
+        pk,
+        form_name="refer_form",
+        form=ReferForm(request.POST, people=_people_for_referral(request.user, req)),
+        call=lambda req, c: services.request_refer(
+            request=req, user=request.user, reason=c["reason"], department=c.get("department"), person=c.get("person")
+        ),
+        done=_("Request referred; you stay responsible until it is closed (R6.1)."),
+    )
+
+
+@require_POST
+def request_plan(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_responsible(request, pk)
+    return _act(
+        request,
+        pk,
+        form_name="plan_form",
+        form=PlanForm(request.POST),
+        call=lambda req, c: services.request_plan(
+            request=req, user=request.user, expected_on=c["expected_on"], told_customer=c["told_customer"]
+        ),
+        done=_("Handling plan recorded."),
+    )
+
+
+@require_POST
+def request_move(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_responsible(request, pk)
+    return _act(
+        request,
+        pk,
+        form_name="move_form",
+        form=MoveForm(request.POST),
+        call=lambda req, c: services.request_move_expected(
+            request=req, user=request.user, new_date=c["new_date"], reason=c["reason"]
+        ),
+        done=_("Expected date moved."),
+    )
+
+
+@require_POST
+def request_close(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_responsible(request, pk)
+    return _act(
+        request,
+        pk,
+        form_name="close_form",
+        form=CloseForm(request.POST),
+        call=lambda req, c: services.request_close(request=req, user=request.user, text=c["text"]),
+        done=_("Request closed."),
+    )
+
+
+@require_POST
+def request_add_helper(request: HttpRequest, pk: int) -> HttpResponse:
+    req = selectors.request_for_user(user=request.user, pk=pk)
+    if not (req.responsible_id == request.user.pk or selectors.manages_request(request.user, req)):
+        raise HttpForbidden(_("Only the responsible person or a manager adds helpers."))
+    return _act(
+        request,
+        pk,
+        form_name="helper_form",
+        form=HelperForm(request.POST, candidates=selectors.helper_candidates(user=request.user, request=req)),
+        call=lambda req, c: services.request_add_helper(request=req, user=request.user, helper=c["helper"]),
+        done=_("Helper added."),
+    )
+
+
+# --- Time standards (R6.3) ---------------------------------------------------------------------
+
+
+@require_http_methods(GET_POST)
+def service_settings(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not (user.is_manager or user.is_admin_role):
+        raise HttpForbidden(_("This page is for managers."))
+    departments = Department.objects.order_by("name")
+    if user.is_admin_role:
+        raw = request.POST.get("department") if request.method == "POST" else request.GET.get("department")
+        pk = int_param(raw, default=0, low=0, high=2**63 - 1)
+        department = departments.filter(pk=pk).first() or (
+            departments.filter(pk=user.department_id).first() if user.department_id else departments.first()
+        )
+    else:
+        department = departments.filter(pk=user.department_id).first()
+    if department is None:
+        raise Http404
+    current = selectors.settings_of(department.pk)
+    form = ServiceSettingsForm(request.POST if request.method == "POST" else None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.service_settings_update(department=department, user=user, data=form.cleaned_data)
+        except PermissionDenied as exc:
+            raise _forbid(exc) from exc
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Time standards of %(dept)s saved.") % {"dept": department})
+            return redirect(f"{request.path}?department={department.pk}")
+    return render(
+        request,
+        "service/settings.html",
+        {"form": form, "department": department, "departments": departments if user.is_admin_role else None},
+    )
