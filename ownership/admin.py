@@ -1,21 +1,8 @@
 from django.contrib import admin
 
+from crm.admin import ReadOnlyAdmin
+
 from .models import MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History and job records are written by the services only (R5.9)."""
-
-    show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OwnershipEvent)
