@@ -145,3 +145,15 @@ def client_for(db) -> Callable[[User], Client]:
         return client
 
     return make
+
+
+@pytest.fixture
+def english(settings):
+    """Messages in English: for tests that assert on message texts written in English. Pages fall
+    back to settings.LANGUAGE_CODE (the test client sends no Accept-Language); services called
+    directly use the active language."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -19,7 +19,8 @@ from .collection_helpers import HEADER, csv_bytes, generated_rows, xlsx_bytes
 from .factories import ContactFactory, make_credit_code
 from .helpers import owned_customer, pool_customer
 
-pytestmark = pytest.mark.django_db
+# Messages are asserted in English; tests/test_translations.py checks that they are translated.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 GOOD_CODE = "91440300MA5FXXXX0X"  # replaced below by a valid one
 

@@ -16,7 +16,8 @@ from notifications.models import Notification
 
 from .helpers import owned_customer, pool_customer
 
-pytestmark = pytest.mark.django_db
+# Messages are asserted in English; tests/test_translations.py checks that they are translated.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -17,7 +17,8 @@ from service.models import EventKind, Outcome, RequestEvent, RequestStatus, Serv
 from .factories import ContactFactory
 from .helpers import SHANGHAI, at, owned_customer, pool_customer
 
-pytestmark = pytest.mark.django_db
+# Messages are asserted in English; tests/test_translations.py checks that they are translated.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 DAY = date(2026, 3, 10)
 
