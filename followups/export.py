@@ -5,26 +5,13 @@ from datetime import date, datetime
 from io import BytesIO
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
+from crm.spreadsheets import safe_cell
+
 from .models import Channel, Report
-
-# A cell that starts with one of these is read as a formula by spreadsheet programs (CSV/formula
-# injection): such text is written with a leading apostrophe, as a literal.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    if isinstance(value, str):
-        if value.startswith(FORMULA_START):
-            return "'" + value
-        return value
-    if isinstance(value, datetime):
-        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
-    return value
 
 
 def _parse(value: str | None) -> Any:
