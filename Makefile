@@ -80,3 +80,4 @@ bench: venv
 	createdb -h 127.0.0.1 -U postgres $(BENCH_DB) 2>/dev/null || true
 	DATABASE_URL=$(BENCH_URL) $(PY) manage.py migrate --no-input
 	DATABASE_URL=$(BENCH_URL) $(PY) manage.py bench_pool --reset --keep $(BENCH_ARGS)
+	DATABASE_URL=$(BENCH_URL) $(PY) manage.py bench_import --rows 10000
