@@ -144,8 +144,28 @@ def test_many_files_in_one_request_are_refused(client_for, owner, mine, private_
 
 def test_more_files_than_django_parses_is_refused(client_for, owner, mine, private_root, settings):
     files = [SimpleUploadedFile(f"{i}.pdf", PDF) for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
+    # The test client skips the CSRF check, so the view itself meets the refused parse: a message.
     response = upload(client_for(owner), mine, None, file=files)
-    assert response.status_code in (200, 400)
+    assert response.status_code == 200
+    assert "Upload one file at a time" in response.content.decode()
+    assert_nothing_stored(private_root)
+
+
+def test_more_files_than_django_parses_with_csrf_is_a_clear_400(owner, mine, private_root, settings):
+    """In production the CSRF check reads the form first and Django refuses the parse (400): the
+    page says why, translated, and nothing is stored."""
+    from django.test import Client
+
+    settings.DEBUG = False
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.force_login(owner)
+    url = reverse("customers:document_upload", args=[mine.pk])
+    assert client.get(url).status_code == 200  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    files = [SimpleUploadedFile(f"{i}.pdf", PDF) for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
+    response = client.post(url, {"csrfmiddlewaretoken": token, "file": files})
+    assert response.status_code == 400
+    assert "too many files" in response.content.decode()
     assert_nothing_stored(private_root)
 
 
