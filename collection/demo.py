@@ -88,11 +88,15 @@ def collection_demo(ctx: DemoContext) -> None:
             },
             now=now - timedelta(days=20),
         )
-        for person, text in zip(salespeople, ["电话摸底深圳、东莞 15 家", "走访惠州、广州重点客户"], strict=False):
-            task = services.report_task_add(report=report, user=manager, assignee=person, text=text)
-            services.task_findings_save(
-                task=task, user=person, findings="多数客户计划三季度扩产，关注交期与本地化服务。"
+        assignments = [
+            ("电话摸底深圳、东莞 15 家", "15 家中 6 家计划三季度扩产，关注交期与本地化服务。"),
+            ("走访惠州、广州重点客户", "3 家电池包厂在评估第二供应商，要求提供样品与质量体系证书。"),
+        ]
+        for days, (person, (text, findings)) in enumerate(zip(salespeople, assignments, strict=False)):
+            task = services.report_task_add(
+                report=report, user=manager, assignee=person, text=text, now=now - timedelta(days=19)
             )
+            services.task_findings_save(task=task, user=person, findings=findings, now=now - timedelta(days=9 - days))
         for customer in Customer.objects.filter(department=department, owner__isnull=True).order_by("pk")[:3]:
             services.report_link_customer(report=report, user=manager, customer=customer)
         services.report_update(

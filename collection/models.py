@@ -5,6 +5,7 @@ customers.services and ownership.services, which the import calls)."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Department
 from customers.models import Customer, Source
@@ -209,9 +210,9 @@ class InfoTask(models.Model):
 
 
 class ReportAction(models.TextChoices):
-    CREATED = "created", _("Created")
-    PUBLISHED = "published", _("Published")
-    ARCHIVED = "archived", _("Archived")
+    CREATED = "created", pgettext_lazy("information report history", "Created")
+    PUBLISHED = "published", pgettext_lazy("information report history", "Published")
+    ARCHIVED = "archived", pgettext_lazy("information report history", "Archived")
 
 
 class InfoReportEvent(models.Model):

@@ -103,3 +103,7 @@ def service_requests(ctx: DemoContext) -> None:
         )
         count += 1
     ctx.log(f"  {count} service requests")
+    # What last night's job would have told (R6.3): the overdue ones reach their responsible
+    # persons' and managers' notifications, dated this morning.
+    told = services.requests_notify_overdue(as_of=today, now=_at(today, 1, 45))
+    ctx.log(f"  {told} overdue, notified")

@@ -15,7 +15,8 @@ from notifications.models import Notification
 
 from .helpers import owned_customer, pool_customer
 
-pytestmark = pytest.mark.django_db
+# Messages are asserted in English; tests/test_translations.py checks that they are translated.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 SH = ZoneInfo("Asia/Shanghai")
 
 DATA = {
