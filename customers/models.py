@@ -83,7 +83,8 @@ class Customer(models.Model):
         Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="customers"
     )
     name = models.CharField(_("company name"), max_length=200)
-    name_key = models.CharField(max_length=200, db_index=True, editable=False)
+    # Matched exactly (R5.1 duplicates, imports): a plain B-tree, not also Django's *_like index.
+    name_key = models.CharField(max_length=200, editable=False)
     credit_code = models.CharField(
         _("unified social credit code"),
         max_length=18,
@@ -200,6 +201,7 @@ class Customer(models.Model):
             models.Index(fields=["deadline"], name="cust_owned_deadline", condition=Q(owner__isnull=False)),
             # "My customers", sorted by days left.
             models.Index(fields=["owner", "deadline", "id"], name="cust_owner_deadline"),
+            models.Index(fields=["name_key"], name="cust_name_key"),
         ]
 
     def __str__(self) -> str:

@@ -690,7 +690,22 @@ class Command(BaseCommand):
             changed2 = cur.fetchone()[0]
             cur.execute("SELECT count(*) FROM ownership_ownershipevent")
             events_after = cur.fetchone()[0]
+        # The machine's floor, in this run: one UPDATE touching the same 100k scattered rows (with
+        # every index of the table), rolled back. Absolute times drift between runs on these shared
+        # machines; the ratio nightly / floor says what the release itself costs.
+        with transaction.atomic(), connection.cursor() as cur:
+            t0 = time.monotonic()
+            cur.execute(
+                "UPDATE customers_customer SET updated_at = updated_at + interval '1 second' "
+                "WHERE released_at = %s AND release_reason IN ('no_deal', 'no_sale')",
+                [self.now],
+            )
+            touched = cur.rowcount
+            floor_s = time.monotonic() - t0
+            transaction.set_rollback(True)
         self.fig.nightly = {
+            "floor_s": floor_s,
+            "floor_rows": touched,
             "expected": expected,
             "released": run.released,
             "no_deal": run.released_no_deal,
@@ -730,6 +745,10 @@ class Command(BaseCommand):
         self._say(
             f"  second run the same day: released {result2.run.released}, warned {result2.run.warned}, "
             f"{changed2} customers changed, {events_after - events_mid} history rows: {second_s * 1000:.0f} ms"
+        )
+        self._say(
+            f"  floor: one UPDATE touching the same {touched:,} rows (rolled back): {floor_s:.2f} s; "
+            f"release / floor = {first_s / max(floor_s, 0.001):.1f}x"
         )
         self._say(self.style.SUCCESS("  checks passed") if ok else self.style.ERROR("  CHECKS FAILED"))
 
@@ -1044,6 +1063,8 @@ class Command(BaseCommand):
                 f"| still due after the run | {nt['still_due']} |",
                 f"| **duration, commit included** | **{nt['first_s']:.2f} s** "
                 f"({nt['first_inner_ms']:,} ms before commit) |",
+                f"| floor in this run: one `UPDATE` touching the same {nt['floor_rows']:,} rows, rolled back "
+                f"| {nt['floor_s']:.2f} s (release / floor = {nt['first_s'] / max(nt['floor_s'], 0.001):.1f}×) |",
                 f"| second run the same day | released {nt['second_released']}, warned {nt['second_warned']}, "
                 f"{nt['second_changed']} customers changed, {nt['second_history_added']} history rows: "
                 f"**{nt['second_ms']:.0f} ms** |",
