@@ -308,6 +308,10 @@ class CustomerDocument(models.Model):
     )
     # The valid-until date the owner was told about (the expiry job notifies once per date).
     notified_for = models.DateField(null=True, blank=True, editable=False)
+    # Who was told about `notified_for`: a customer that changes hands is told to its new owner too.
+    notified_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("customer document")

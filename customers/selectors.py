@@ -40,13 +40,20 @@ def customer_for_user(*, user: User, pk: int) -> Customer:
 
 
 def can_see_file(user: User, customer: Customer) -> bool:
-    """R6.4: documents, unmasked contacts, credit and sales belong to the owner, the managers of
-    its department, finance and admins; a pool customer's card alone is for every salesperson."""
-    if user.is_admin_role or user.is_finance:
+    """R6.4: the customer's file (documents, unmasked contacts, notes) belongs to the owner, the
+    managers of its department and admins; a pool customer's card alone is for every salesperson.
+    Finance sees sales and credit only (`can_see_sales_and_credit`)."""
+    if user.is_admin_role:
         return True
     if user.is_manager:
         return user.department_id == customer.department_id
     return customer.owner_id == user.pk
+
+
+def can_see_sales_and_credit(user: User, customer: Customer) -> bool:
+    """R6.4 "finance (sales and credit)": orders, payments, receivables, tier and the credit status
+    with its history; finance sees them company-wide (it confirms every payment)."""
+    return user.is_finance or can_see_file(user, customer)
 
 
 def can_edit(user: User, customer: Customer) -> bool:

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from crm.dates import local_today
@@ -341,7 +342,8 @@ def _store_upload(chunks: Iterable[bytes], *, max_bytes: int) -> tuple[Path, str
     size = 0
     head = b""
     try:
-        with open(tmp, "xb") as out:
+        # Created 0600 from the start: the directory may be a volume with looser permissions.
+        with os.fdopen(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), "wb") as out:
             for chunk in chunks:
                 size += len(chunk)
                 if size > max_bytes:
@@ -445,7 +447,7 @@ def document_record_download(
 
 
 def documents_notify_expiring(*, as_of: date | None = None, now: datetime | None = None) -> int:
-    """R4.1: tell each owner, once per document and validity date, that a live document of its
+    """R4.1: tell each (active) owner, once per document, validity date and owner, that a live document of its
     customer expires within 30 days (or has expired). Run nightly; a second run sends nothing."""
     now = now or timezone.now()
     today = as_of or local_today(now)
@@ -454,8 +456,8 @@ def documents_notify_expiring(*, as_of: date | None = None, now: datetime | None
         due = list(
             CustomerDocument.objects.select_for_update(of=("self",))
             .filter(archived_at__isnull=True, valid_until__isnull=False, valid_until__lte=horizon)
-            .filter(customer__owner__isnull=False)
-            .exclude(notified_for=F("valid_until"))
+            .filter(customer__owner__isnull=False, customer__owner__is_active=True)
+            .exclude(notified_for=F("valid_until"), notified_owner_id=F("customer__owner_id"))
             .select_related("customer")
             .order_by("id")
         )
@@ -471,14 +473,23 @@ def documents_notify_expiring(*, as_of: date | None = None, now: datetime | None
             }
             if days < 0:
                 text = _("The %(kind)s of %(customer)s expired on %(date)s: ask the customer for a new one.") % values
+            elif days == 0:
+                text = _("The %(kind)s of %(customer)s expires today: ask for the renewed one.") % values
             else:
                 text = (
-                    _("The %(kind)s of %(customer)s expires on %(date)s (in %(days)d days): ask for the renewed one.")
+                    ngettext(
+                        "The %(kind)s of %(customer)s expires on %(date)s (in %(days)d day): ask for the renewed one.",
+                        "The %(kind)s of %(customer)s expires on %(date)s (in %(days)d days): ask for the renewed one.",
+                        days,
+                    )
                     % values
                 )
             url = reverse("customers:detail", args=[doc.customer_id]) + "#section-documents"
             messages.append(Message(doc.customer.owner_id, "document_expiring", text, url))  # type: ignore[arg-type]
-        CustomerDocument.objects.filter(pk__in=[d.pk for d in due]).update(notified_for=F("valid_until"))
+        for doc in due:  # at most a few hundred a night
+            CustomerDocument.objects.filter(pk=doc.pk).update(
+                notified_for=doc.valid_until, notified_owner_id=doc.customer.owner_id
+            )
         notify_many(messages=messages, now=now)
     return len(due)
 

@@ -40,6 +40,9 @@ def sanitize_filename(name: str, *, extension: str) -> str:
     """
     name = unicodedata.normalize("NFC", str(name or ""))
     name = PurePosixPath(name.replace("\\", "/")).name  # the last path component only
+    # Format characters (bidi overrides such as U+202E, zero-width ones), C1 controls and line
+    # separators could make "licence\u202Eexe.pdf" display as "licencefdp.exe".
+    name = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf", "Zl", "Zp"))
     name = _UNSAFE.sub("_", name).strip(" ._")
     stem = name.rsplit(".", 1)[0] if "." in name else name
     stem = stem.strip(" ._")[: MAX_NAME_LENGTH - len(extension)]

@@ -26,6 +26,7 @@ from .selectors import (
     EXPIRY_WARNING_DAYS,
     can_edit,
     can_see_file,
+    can_see_sales_and_credit,
     contacts_of,
     customer_for_user,
     customers_visible_to,
@@ -133,7 +134,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_set_credit": _can_set_credit(user, customer),
         "contacts": _contact_rows(user, customer, full),
         "masked": not full,
-        "credit_changes": customer.credit_changes.select_related("changed_by") if full else [],
+        "can_see_credit": can_see_sales_and_credit(user, customer),
+        "credit_changes": (
+            customer.credit_changes.select_related("changed_by") if can_see_sales_and_credit(user, customer) else []
+        ),
         "sections": sections.render_context(request, customer),
         **_documents_context(user, customer),
     }

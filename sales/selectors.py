@@ -12,7 +12,7 @@ from accounts import roles
 from accounts.models import User
 from crm.dates import add_months
 from customers.models import Customer
-from customers.selectors import can_see_file
+from customers.selectors import can_see_sales_and_credit
 
 from .models import CommissionHold, Order, OrderStatus, Payment, SaleEvent, SalesSettings, TierChange
 from .services import commission_for, sales_settings_of
@@ -117,7 +117,7 @@ def receivables_by_salesperson(user: User) -> QuerySet:
 
 def receivables_of_customer(*, user: User, customer: Customer) -> list[Order]:
     """The customer's receivables (used by handovers, R7.1); empty for who may not see its file."""
-    if not can_see_file(user, customer):
+    if not can_see_sales_and_credit(user, customer):
         return []
     return list(
         Order.objects.filter(customer=customer, confirmed_on__isnull=False)
@@ -149,7 +149,7 @@ class SalesSummary:
 
 
 def sales_summary(*, user: User, customer: Customer, limit: int = 20) -> SalesSummary | None:
-    if not can_see_file(user, customer):
+    if not can_see_sales_and_credit(user, customer):
         return None
     orders = Order.objects.filter(customer=customer)
     totals = orders.aggregate(

@@ -257,3 +257,20 @@ def test_markers_never_reach_another_salesperson(request, client_for, secrets, o
         text = body_text(response)
         leaks.extend(f"{url}: {key}" for key, marker in MARKERS.items() if marker in text)
     assert not leaks, "confidential data of another salesperson shown:\n" + "\n".join(leaks)
+
+
+def test_finance_sees_sales_and_credit_not_the_file(client_for, secrets, finance):
+    """R6.4 "finance (sales and credit)": the customer page shows finance the credit history and the
+    orders, not the contacts, notes or documents; a document download is 404."""
+    from customers.models import CustomerDocument
+
+    customer = secrets["customer"]
+    client = client_for(finance)
+    page = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert MARKERS["credit"] in page
+    order = customer.orders.get()
+    assert MARKERS["order"] in client.get(f"/sales/orders/{order.pk}/").content.decode()
+    for key in ("phone", "email", "wechat", "notes", "doc_number", "doc_name", "visit", "release_note"):
+        assert MARKERS[key] not in page, key
+    document = CustomerDocument.objects.get(customer=customer)
+    assert client.get(f"/customers/{customer.pk}/documents/{document.pk}/").status_code == 404

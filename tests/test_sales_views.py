@@ -197,7 +197,12 @@ def test_queue_bad_filters_never_500(client_for, finance, query):
 
 def test_queue_filters(client_for, owner, teammate, finance):
     a = record(owned_customer(owner, since=date(2026, 3, 1), name="深圳市华信科技有限公司"), owner, "100", day=TODAY)
-    b = record(owned_customer(teammate, since=date(2026, 3, 1)), teammate, "100", day=date(2026, 3, 1))
+    b = record(
+        owned_customer(teammate, since=date(2026, 3, 1), name="厦门蓝海食品有限公司"),
+        teammate,
+        "100",
+        day=date(2026, 3, 1),
+    )
     client = client_for(finance)
     html = client.get(reverse("sales:queue"), {"salesperson": owner.pk}).content.decode()
     assert f'data-order="{a.pk}"' in html and f'data-order="{b.pk}"' not in html
