@@ -244,16 +244,46 @@ def read_table(name: str, data: bytes) -> Table:
             ) from exc
 
     headers, rows = _rows_with_header(cells_iter())
-    return Table("csv", encoding, headers, rows, estimated_rows=max(0, text.count("\n")))
+    # Old Mac files end lines with CR alone.
+    return Table("csv", encoding, headers, rows, estimated_rows=max(text.count("\n"), text.count("\r")))
+
+
+# A workbook is a zip: its parts are checked before anything is unpacked, so that a small file
+# cannot unpack into gigabytes (a "zip bomb": one cell of 500 MB compresses to 0.5 MB).
+MAX_XLSX_UNPACKED = 500 * 2**20
+MAX_XLSX_RATIO = 200
+XLSX_BYTES_PER_ROW = 200  # a row of sheet XML, on the small side: the estimate errs towards "large"
+
+
+def _check_zip(data: bytes) -> int:
+    """Refuse a workbook that would unpack too large; return the unpacked size of its sheets."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileUnreadable(_("The file is not a valid .xlsx workbook.")) from exc
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > MAX_XLSX_UNPACKED or total > MAX_XLSX_RATIO * max(packed, 1):
+        raise FileUnreadable(
+            _("The workbook unpacks to more than %(mb)d MB or is abnormally compressed: save it again as .xlsx or CSV.")
+            % {"mb": MAX_XLSX_UNPACKED // 2**20}
+        )
+    return sum(i.file_size for i in infos if i.filename.startswith("xl/worksheets/"))
 
 
 def _read_xlsx(data: bytes) -> Table:
     from openpyxl import load_workbook
 
+    sheets_size = _check_zip(data)
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         ws = wb.worksheets[0]
         estimated = ws.max_row or 0
+        if estimated <= 1:
+            # No <dimension> in the file (openpyxl's write-only mode, this CRM's own exports):
+            # estimate from the sheet's size so that a large file still goes to Celery.
+            estimated = sheets_size // XLSX_BYTES_PER_ROW
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
         raise FileUnreadable(_("The file is not a valid .xlsx workbook.")) from exc
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook

@@ -8,6 +8,7 @@ imported by Celery tasks (collection/tasks.py); both steps are safe to run twice
 """
 
 import hashlib
+import logging
 import os
 import time
 import uuid
@@ -30,7 +31,7 @@ from crm.errors import DomainError, PermissionDenied
 from customers.models import Contact, Customer, Source
 from customers.selectors import customers_visible_to
 from notifications.services import Message, notify_many
-from ownership.services import customers_import_into_pool
+from ownership.services import customers_import_into_pool, customers_import_lock
 
 from . import parsing
 from .models import (
@@ -54,6 +55,8 @@ from .selectors import (
     can_write_findings,
     progress_key,
 )
+
+logger = logging.getLogger(__name__)
 
 LARGE_ROWS = 10_000  # from this many rows, checking and importing run as Celery tasks
 CHUNK = 2000
@@ -267,9 +270,29 @@ def _chunks(rows: Iterator[tuple[int, list[str]]], size: int) -> Iterator[list[t
         yield chunk
 
 
+def _failed_unexpectedly(batch_id: int, running: str, back_to: str) -> ImportBatch:
+    """An error nobody foresaw (a database error, a bug): logged, and the batch leaves its running
+    state with a translated message, so that it can be checked again or cancelled; nothing of the
+    failed transaction was written."""
+    logger.exception("import %s failed while %s", batch_id, running)
+    batch = ImportBatch.objects.get(pk=batch_id)
+    with translation.override(batch.language):
+        message = _("The import stopped on an unexpected error; nothing was saved. Try again, or tell an admin.")
+    ImportBatch.objects.filter(pk=batch_id, status=running).update(status=back_to, error=message)
+    cache.delete(progress_key(batch_id))
+    return ImportBatch.objects.get(pk=batch_id)
+
+
 def import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
     """The check itself (inline or the task). One transaction; a second run finds the batch no
     longer "checking" and does nothing."""
+    try:
+        return _import_check_run(batch_id=batch_id, now=now)
+    except Exception:
+        return _failed_unexpectedly(batch_id, ImportStatus.CHECKING, ImportStatus.FAILED)
+
+
+def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
     now = now or timezone.now()
     started = time.monotonic()
     with transaction.atomic():
@@ -316,7 +339,9 @@ def import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBat
                             if r.code:
                                 seen.code.setdefault(r.code, number)
                             seen.name.setdefault(r.name_key, number)
-                            for d in r.phone_digits:
+                            # Only the first phone becomes the contact's (the others go to the
+                            # notes): later rows meet it as they would meet an existing customer.
+                            for d in r.phone_digits[:1]:
                                 seen.phone.setdefault(d, number)
                         counts[row.verdict] += 1
                         objs.append(row)
@@ -400,6 +425,13 @@ def import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
     """The import itself (inline or the task). One transaction: the new rows are checked again
     against customers registered since the check, then all of them go into the pool, or none. A
     second run finds the batch no longer "importing" and does nothing."""
+    try:
+        return _import_run(batch_id=batch_id, now=now)
+    except Exception:
+        return _failed_unexpectedly(batch_id, ImportStatus.IMPORTING, ImportStatus.CHECKED)
+
+
+def _import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
     now = now or timezone.now()
     started = time.monotonic()
     try:
@@ -407,6 +439,9 @@ def import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
             batch = ImportBatch.objects.select_for_update(of=("self",)).select_related("imported_by").get(pk=batch_id)
             if batch.status != ImportStatus.IMPORTING:
                 return batch
+            # Imports run one at a time from before the re-check to the commit: two overlapping
+            # lists imported at once would otherwise both find a company new (R5.1).
+            customers_import_lock()
             user = batch.imported_by or batch.uploaded_by
             with translation.override(batch.language):
                 rows = list(batch.rows.filter(verdict=Verdict.NEW).order_by("number"))
@@ -460,7 +495,15 @@ def import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
             transaction.on_commit(lambda: _remove_file(batch))
     except (DomainError, IntegrityError) as exc:
         # Nothing was written; the file can be checked again.
-        message = exc.message if isinstance(exc, DomainError) else str(exc)
+        if isinstance(exc, DomainError):
+            message = exc.message
+        else:
+            logger.warning("import %s refused by the database: %s", batch_id, exc)
+            with translation.override(ImportBatch.objects.get(pk=batch_id).language):
+                message = _(
+                    "A customer of this list was registered meanwhile (the database refused a duplicate); "
+                    "nothing was saved. Check the rows again."
+                )
         ImportBatch.objects.filter(pk=batch_id, status=ImportStatus.IMPORTING).update(
             status=ImportStatus.CHECKED, error=message[:1000]
         )

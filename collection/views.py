@@ -120,7 +120,9 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "batch": batch,
         "can_manage": can_manage,
         "mapping_form": MappingForm(headers=batch.headers, initial=initial),
-        "previous": selectors.previous_import(batch),
+        "previous": (previous := selectors.previous_import(batch)),
+        # R6.4: who imported it and the link only when the user may open that import.
+        "previous_visible": previous is not None and selectors.imports_visible_to(user).filter(pk=previous.pk).exists(),
         "verdicts": Verdict.choices,
         "large_rows": services.LARGE_ROWS,
     }
@@ -330,6 +332,7 @@ def reports(request: HttpRequest) -> HttpResponse:
                 | Q(summary__icontains=text)
                 | Q(needs_direction__icontains=text)
                 | Q(information_needed__icontains=text)
+                | Q(work_plan__icontains=text)
                 | Q(category__icontains=text)
             )
         if c.get("date_from"):

@@ -48,7 +48,9 @@ _NAME_DROP = re.compile(r"[\s\W_]+", re.UNICODE)
 def normalize_company_name(value: str) -> str:
     """Key for duplicate detection (R5.1): full-width folded, case and punctuation ignored,
     so 深圳市华为技术有限公司 and ＂深圳市 华为技术（有限）公司＂ compare equal."""
-    return _NAME_DROP.sub("", unicodedata.normalize("NFKC", value or "").lower())
+    # At most 200 characters, the column's size: NFKC can lengthen a 200-character name
+    # (㍿ → 株式会社), and two names alike in their first 200 folded characters are the same company.
+    return _NAME_DROP.sub("", unicodedata.normalize("NFKC", value or "").lower())[:200]
 
 
 def normalize_phone(value: str) -> str:

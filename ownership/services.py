@@ -626,6 +626,12 @@ def owned_unsold_q() -> Q:
 # --- R1.2 imports into the pool ---------------------------------------------------------------
 
 
+def customers_import_lock() -> None:
+    """Hold the import lock until the current transaction ends (PostgreSQL; SQLite serialises
+    writes anyway): an import re-checks its rows and inserts them under it."""
+    _advisory_lock("customer-import")
+
+
 def customers_import_into_pool(
     *,
     rows: list[dict[str, Any]],

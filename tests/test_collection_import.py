@@ -405,3 +405,91 @@ def test_imports_resume_refuses_a_finished_batch(owner, media):
     batch = _check(_upload(owner, csv_bytes(generated_rows(2))), owner)
     with pytest.raises(CommandError, match="not checking or importing"):
         call_command("imports_resume", str(batch.pk), stdout=io.StringIO())
+
+
+# --- Review findings: zip bombs, unknown sizes, unexpected errors, long names, visibility ---------
+
+
+def test_a_workbook_that_unpacks_huge_is_refused_before_unpacking(owner, media):
+    """A 20 MB cell compresses to a few kilobytes: refused from the zip's directory, nothing kept."""
+    import zipfile
+
+    small = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["x"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb:
+        for info in small.infolist():
+            content = small.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":  # openpyxl itself caps a cell at 32,767
+                content = (
+                    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+                    b'<row r="1"><c r="A1" t="inlineStr"><is><t>' + b"A" * 20_000_000 + b"</t></is></c></row>"
+                    b"</sheetData></worksheet>"
+                )
+            bomb.writestr(info.filename, content)
+    data = out.getvalue()
+    assert len(data) < 1_000_000
+    with pytest.raises(DomainError, match="abnormally compressed"):
+        _upload(owner, data, "bomb.xlsx")
+    assert not ImportBatch.objects.exists()
+    assert not any(media.rglob("*.xlsx"))
+
+
+def test_a_workbook_without_dimension_is_estimated_from_its_size(owner, media, monkeypatch):
+    """openpyxl's write-only files (our own exports too) carry no <dimension>: the row estimate
+    comes from the sheet's size, so a large file still goes to Celery."""
+    data = xlsx_bytes(generated_rows(300))
+    table = parsing.read_table("list.xlsx", data)
+    assert table.estimated_rows >= 300
+    monkeypatch.setattr(services, "LARGE_ROWS", 200)
+    batch = _check(_upload(owner, data, "list.xlsx"), owner)
+    assert batch.as_task
+
+
+def test_cr_only_csv_is_estimated_too():
+    rows = generated_rows(50)
+    data = csv_bytes(rows).replace(b"\r\n", b"\r")
+    assert parsing.read_table("list.csv", data).estimated_rows >= 50
+
+
+def test_a_name_that_grows_when_folded_still_imports(owner, media):
+    """NFKC turns ㍿ into 株式会社: 51 of them fold to 204 characters, over name_key's 200."""
+    name = "㍿" * 51
+    batch = _check(_upload(owner, csv_bytes([[name, "", "", "", "", "13700001111", "", ""]])), owner)
+    assert batch.new_count == 1
+    services.import_start(batch=batch, user=owner)
+    customer = Customer.objects.get(name=name)
+    assert len(customer.name_key) == 200
+
+
+def test_an_unexpected_error_leaves_the_batch_usable(owner, media, monkeypatch):
+    batch = _check(_upload(owner, csv_bytes(generated_rows(2))), owner)
+    before = _state()
+
+    def boom(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "customers_import_into_pool", boom)
+    batch = services.import_start(batch=batch, user=owner)
+    assert batch.status == ImportStatus.CHECKED and "unexpected error" in batch.error
+    assert _state() == before
+    monkeypatch.undo()
+    services.import_cancel(batch=batch, user=owner)  # not stuck: it can be cancelled (or run again)
+
+    batch = _upload(owner, csv_bytes(generated_rows(2, start=10)))
+    monkeypatch.setattr(parsing, "clean_row", lambda *a, **k: 1 / 0)
+    batch = _check(batch, owner)
+    assert batch.status == ImportStatus.FAILED and "unexpected error" in batch.error
+    assert not ImportRow.objects.filter(batch=batch).exists()
+
+
+def test_a_second_phone_counts_the_same_inside_the_file_and_across_files(owner, media):
+    """Only a row's first phone becomes its contact: a later row sharing the second phone is new,
+    in the same file as in a later one."""
+    both = ["甲公司", "", "", "", "", "13800138000, 13900139000", "", ""]
+    second = ["乙公司", "", "", "", "", "13900139000", "", ""]
+    one_file = _check(_upload(owner, csv_bytes([both, second]), "one.csv"), owner)
+    assert one_file.new_count == 2
+    services.import_cancel(batch=one_file, user=owner)
+    services.import_start(batch=_check(_upload(owner, csv_bytes([both]), "a.csv"), owner), user=owner)
+    later = _check(_upload(owner, csv_bytes([second]), "b.csv"), owner)
+    assert later.new_count == 1

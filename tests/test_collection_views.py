@@ -181,3 +181,36 @@ def test_pages_render_for_each_role(client_for, owner, manager, finance, admin_u
             assert client_for(user).get(reverse(name)).status_code == status, (user.username, name)
     nav = client_for(owner).get(reverse("collection:reports")).content.decode()
     assert reverse("collection:import_new") in nav
+
+
+def test_the_same_file_warning_names_only_imports_the_user_may_open(client_for, owner, teammate, manager):
+    """R6.4: a teammate uploading a list the owner already imported is told so, without the owner's
+    name or a link to the owner's import; the manager, who sees both, gets the name and the link."""
+    data = csv_bytes(ROWS)
+    _post_upload(client_for(owner), data)
+    first = ImportBatch.objects.get()
+    client_for(owner).post(reverse("collection:import_run", args=[first.pk]))
+    first.refresh_from_db()
+    assert first.status == ImportStatus.DONE
+
+    _post_upload(client_for(teammate), data)
+    second = ImportBatch.objects.exclude(pk=first.pk).get()
+    page = client_for(teammate).get(reverse("collection:import_detail", args=[second.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    text = page.content.decode()
+    assert "already imported into your department's pool" in text
+    assert str(owner) not in text and reverse("collection:import_detail", args=[first.pk]) not in text
+
+    text = client_for(manager).get(reverse("collection:import_detail", args=[second.pk]), HTTP_ACCEPT_LANGUAGE="en")
+    assert reverse("collection:import_detail", args=[first.pk]) in text.content.decode()
+
+
+def test_report_archive_searches_the_work_plan(client_for, manager):
+    from collection import services as collection_services
+
+    report = collection_services.report_create(
+        user=manager,
+        data={"title": "食品", "category": "食品", "work_plan": "走访冷链仓库", "summary": "s", "needs_direction": "d"},
+    )
+    collection_services.report_publish(report=report, user=manager)
+    page = client_for(manager).get(reverse("collection:reports"), {"q": "冷链仓库"}).content.decode()
+    assert reverse("collection:report_detail", args=[report.pk]) in page
