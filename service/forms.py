@@ -50,12 +50,16 @@ class RequestForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, known_customer: bool = False, **kwargs) -> None:
+    def __init__(self, *args, known_customer: bool = False, can_register: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.known_customer = known_customer
         if known_customer:
             for name in ("caller_company", "register"):
                 del self.fields[name]
+        elif not can_register:
+            # Registering needs a department's pool and a sales role (R5.1): finance logs the
+            # request with the caller's details only.
+            del self.fields["register"]
 
     def clean_caller_phone(self) -> str:
         return clean_phone_value(self.cleaned_data.get("caller_phone", ""))

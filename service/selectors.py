@@ -57,6 +57,20 @@ def manages_request(user: User, request: ServiceRequest) -> bool:
     )
 
 
+def decides_outcome(user: User, request: ServiceRequest) -> bool:
+    """R6.1: the responsible person decides how its request ends. When that person has left (an
+    inactive account, R7.1), the responsibility stays on the request and a manager of the
+    request's department, or an admin, acts for it; otherwise the request would stay open and
+    overdue for ever."""
+    if request.responsible_id == user.pk:
+        return True
+    if request.responsible.is_active:
+        return False
+    if user.is_admin_role:
+        return True
+    return user.is_manager and user.department_id is not None and user.department_id == request.department_id
+
+
 def is_helper(user: User, request: ServiceRequest) -> bool:
     return RequestHelper.objects.filter(request=request, user=user).exists()
 

@@ -88,7 +88,7 @@ def _require_open(request: ServiceRequest) -> None:
 
 
 def _require_responsible(user: User, request: ServiceRequest) -> None:
-    if request.responsible_id != user.pk:
+    if not selectors.decides_outcome(user, request):
         raise PermissionDenied(
             _("Only %(name)s, who received this request first, decides how it ends (R6.1); add a note instead.")
             % {"name": request.responsible}
@@ -264,6 +264,18 @@ def request_refer(
                 url=_url(request),
                 now=now,
             )
+        elif person is None and department is not None:
+            # Referred to a department alone: its managers learn of it (they see it from now on).
+            managers = (
+                User.objects.filter(is_active=True, department=department, groups__name=roles.MANAGER)
+                .exclude(pk=user.pk)
+                .distinct()
+            )
+            text = _("%(name)s referred service request #%(id)d to your department.") % {
+                "name": user,
+                "id": request.pk,
+            }
+            notify_many(messages=[Message(m.pk, "service_referred", text, _url(request)) for m in managers], now=now)
     return request
 
 

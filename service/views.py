@@ -118,8 +118,9 @@ def request_new(request: HttpRequest) -> HttpResponse:
         raise HttpForbidden(_("Your role does not log service requests."))
     customer = _known_customer(request)
     data = request.POST if request.method == "POST" else None
-    form = RequestForm(data, known_customer=customer is not None)
-    register_form = None if customer is not None else CustomerRegisterForm(data, prefix=REGISTER_PREFIX)
+    can_register = bool(user.department_id and (user.is_salesperson or user.is_manager or user.is_admin_role))
+    form = RequestForm(data, known_customer=customer is not None, can_register=can_register)
+    register_form = CustomerRegisterForm(data, prefix=REGISTER_PREFIX) if customer is None and can_register else None
     if request.method == "POST":
         valid = form.is_valid()
         registering = valid and customer is None and form.cleaned_data.get("register")
@@ -175,6 +176,7 @@ def _detail(request: HttpRequest, req: ServiceRequest, **forms: Any) -> HttpResp
     user = request.user
     today = local_today()
     is_responsible = req.responsible_id == user.pk
+    decides = selectors.decides_outcome(user, req)
     can_help = is_responsible or selectors.manages_request(user, req)
     ctx: dict[str, Any] = {
         "req": req,
@@ -182,12 +184,14 @@ def _detail(request: HttpRequest, req: ServiceRequest, **forms: Any) -> HttpResp
         "events": req.events.select_related("actor", "person", "department"),
         "helpers": [row.user for row in req.helper_rows.select_related("user").order_by("added_at", "id")],
         "is_responsible": is_responsible,
+        # The responsible person has left: a manager acts for it (R6.1, R7.1).
+        "acting_for": decides and not is_responsible,
         "overdue": req.is_open and req.due_on < today,
         "today": today,
         "note_form": forms.get("note_form") or NoteForm(),
         "EventKind": EventKind,
     }
-    if req.is_open and is_responsible:
+    if req.is_open and decides:
         if not req.outcome:
             ctx["solve_form"] = forms.get("solve_form") or SolveForm()
         if req.outcome in ("", Outcome.REFERRED):
@@ -238,7 +242,7 @@ def request_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _require_responsible(request: HttpRequest, pk: int) -> ServiceRequest:
     req = selectors.request_for_user(user=request.user, pk=pk)
-    if req.responsible_id != request.user.pk:
+    if not selectors.decides_outcome(request.user, req):
         raise HttpForbidden(_("Only the responsible person decides how the request ends (R6.1)."))
     return req
 

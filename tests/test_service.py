@@ -524,3 +524,64 @@ def test_overdue_runs_nightly_in_the_beat_schedule(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["overdue-service-requests"]
     assert entry["task"] == "service.tasks.notify_overdue_requests"
     assert entry["schedule"].hour == {1} and entry["schedule"].minute == {45}
+
+
+# --- Review findings: a responsible person who left, department referrals, finance ---------------
+
+
+def test_when_the_responsible_person_left_a_manager_decides_in_its_place(
+    client_for, owner, teammate, manager, outsider, admin_user, mine
+):
+    """R6.1 / R7.1: the responsibility stays with the request (the responsible person is never
+    changed); once that person is inactive, a manager of the request's department or an admin
+    decides how it ends, so it does not stay open and overdue for ever."""
+    req = log(owner, mine, now=at(DAY - timedelta(days=10), 10))
+    with pytest.raises(PermissionDenied):  # while the responsible person is active
+        services.request_solve(request=req, user=manager, text="已处理")
+    owner.is_active = False
+    owner.save(update_fields=["is_active"])
+    for other in (teammate, outsider):
+        with pytest.raises(PermissionDenied):
+            services.request_solve(request=req, user=other, text="已处理")
+    page = client_for(manager).get(reverse("service:detail", args=[req.pk])).content.decode()
+    assert reverse("service:solve", args=[req.pk]) in page and "has left" in page
+    response = client_for(manager).post(reverse("service:solve", args=[req.pk]), {"solve-text": "经理代为办结"})
+    assert response.status_code == 302
+    req.refresh_from_db()
+    assert req.status == RequestStatus.CLOSED and req.responsible == owner
+    event = RequestEvent.objects.filter(request=req).order_by("-id").first()
+    assert event.actor == manager
+    assert selectors.overdue_for(user=manager, today=DAY + timedelta(days=30)).count() == 0
+
+
+def test_referral_to_a_department_alone_tells_its_managers(owner, manager, mine, other_department):
+    from accounts import roles
+
+    from .factories import UserFactory
+
+    other_manager = UserFactory(role=roles.MANAGER, department=other_department)
+    req = log(owner, mine)
+    services.request_refer(request=req, user=owner, reason="转二部处理", department=other_department)
+    assert Notification.objects.filter(recipient=other_manager, kind="service_referred").count() == 1
+    assert not Notification.objects.filter(recipient=manager, kind="service_referred").exists()
+
+
+def test_finance_logs_an_unknown_caller_without_the_register_box(client_for, finance):
+    """Registering needs a department's pool (R5.1): finance does not get the box, and a crafted
+    'register' is ignored instead of answering 403 and losing the typed request."""
+    client = client_for(finance)
+    assert 'name="register"' not in client.get(reverse("service:new")).content.decode()
+    response = client.post(
+        reverse("service:new"),
+        {
+            "kind": "consultation",
+            "channel": "phone",
+            "text": "询问发票开具",
+            "caller_name": "马先生",
+            "register": "on",
+            "reg-name": "无锡华信机械有限公司",
+        },
+    )
+    assert response.status_code == 302
+    assert ServiceRequest.objects.get().customer is None
+    assert not Customer.objects.filter(name="无锡华信机械有限公司").exists()
