@@ -17,7 +17,7 @@ from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import capped_page, int_param
 from customers.forms import CustomerRegisterForm
-from customers.selectors import customer_for_user
+from customers.selectors import customer_for_user, customers_visible_to
 
 from . import selectors, services
 from .forms import (
@@ -73,6 +73,12 @@ def request_list(request: HttpRequest) -> HttpResponse:
             qs = qs.order_by("-created_at", "-id")
     if kind:
         qs = qs.filter(kind=kind)
+    # ?customer=<id>: one customer's requests, from its page; a customer the user may not see is
+    # ignored like any malformed value (R6.4: its name is not shown).
+    customer_id = int_param(request.GET.get("customer"), default=0, low=0, high=2**63 - 1)
+    customer = customers_visible_to(user).filter(pk=customer_id).first() if customer_id else None
+    if customer is not None:
+        qs = qs.filter(customer=customer)
     page = capped_page(request, qs.select_related("customer", "responsible", "department"))
     for row in page:
         row.overdue = row.is_open and row.due_on < today
@@ -83,6 +89,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "status": status,
             "kind": kind,
+            "customer": customer,
             "kinds": RequestKind.choices,
             "statuses": [
                 ("open", pgettext("service request status", "Open")),

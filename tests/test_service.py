@@ -585,3 +585,18 @@ def test_finance_logs_an_unknown_caller_without_the_register_box(client_for, fin
     assert response.status_code == 302
     assert ServiceRequest.objects.get().customer is None
     assert not Customer.objects.filter(name="无锡华信机械有限公司").exists()
+
+
+def test_list_of_one_customers_requests(client_for, owner, teammate, mine):
+    """The customer page's "All service requests" opens the list filtered to that customer; a
+    customer the user may not see is ignored and not named (R6.4)."""
+    other = owned_customer(teammate, since=DAY, name="厦门蓝海食品有限公司")
+    mine_req = log(owner, mine)
+    other_req = log(teammate, other)
+    url = reverse("service:list")
+    page = client_for(owner).get(url, {"status": "all", "customer": mine.pk}).content.decode()
+    assert f"#{mine_req.pk}<" in page and mine.name in page
+    page = client_for(owner).get(url, {"status": "all", "customer": other.pk}).content.decode()
+    assert other.name not in page and f"#{other_req.pk}<" not in page
+    for bad in ("x", "-1", str(2**70), "1\x00"):
+        assert client_for(owner).get(url, {"customer": bad}).status_code == 200
