@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import salespeople_visible_to
+from crm.forms import bootstrap_widgets
 
 from .models import CreditStatus, Customer, Industry, Source, Tier
 from .services import customer_search_q
@@ -76,6 +77,15 @@ class CustomerFilter(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields: list[str] = []
+
+    @property
+    def form(self):
+        """The filter bar's form, with Bootstrap classes on its widgets (_filter_field.html)."""
+        form = super().form
+        if not getattr(form, "bootstrapped", False):
+            bootstrap_widgets(form)
+            form.bootstrapped = True
+        return form
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, with_owner: bool = True):
         super().__init__(data, queryset, request=request, prefix=prefix)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, User
 from accounts.selectors import salespeople_visible_to
 from crm.dates import start_of_local_day
+from crm.forms import bootstrap_widgets
 from customers.models import Customer, Industry, ReleaseReason, Source, Tier
 from customers.services import customer_search_q
 
@@ -114,6 +115,7 @@ class PoolFilter(DateRangeMixin, forms.Form):
             self.fields["department"].queryset = Department.objects.order_by("name")
         else:
             del self.fields["department"]
+        bootstrap_widgets(self)  # rendered field by field with _filter_field.html, not crispy
 
     def clean_q(self) -> str:
         return (self.cleaned_data.get("q") or "").strip()

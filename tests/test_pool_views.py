@@ -468,3 +468,13 @@ def test_manager_of_another_department_cannot_act(client_for, other_department, 
     assert client.get(reverse("ownership:extend", args=[c.pk])).status_code == 404
     assert client.post(reverse("ownership:mark_problem", args=[c.pk]), {"reason": "x"}).status_code == 404
     assert snapshot() == before
+
+
+def test_filter_bars_render_bootstrap_fields_without_crispy(client_for, owner):
+    """The pool's and the customer lists' filter bars are rendered by _filter_field.html (crispy
+    cost a fifth of the pool page): Bootstrap classes, labels, and an invalid value marked."""
+    client = client_for(owner)
+    page = client.get(reverse("ownership:pool")).content.decode()
+    assert 'class="form-select"' in page and 'class="form-control"' in page and 'for="id_tier"' in page
+    page = client.get(reverse("customers:mine"), {"tier": "zz"}).content.decode()
+    assert "form-select is-invalid" in page and "invalid-feedback" in page
