@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from crm.forms import bootstrap_widgets
 from customers.models import Source
 
 from . import parsing
@@ -124,3 +125,7 @@ class ReportSearchForm(forms.Form):
             if "\x00" in (cleaned.get(key) or ""):
                 self.add_error(key, _("Null characters are not allowed."))
         return cleaned
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        bootstrap_widgets(self)  # rendered with _filter_field.html

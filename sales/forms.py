@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from crm.errors import DomainError
+from crm.forms import bootstrap_widgets
 
 from .models import SalesSettings
 from .services import clean_amount, validate_sales_settings
@@ -101,6 +102,7 @@ class QueueFilter(forms.Form):
     def __init__(self, data=None, *, salespeople, **kwargs) -> None:
         super().__init__(data, **kwargs)
         self.fields["salesperson"].queryset = salespeople
+        bootstrap_widgets(self)  # rendered with _filter_field.html
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
