@@ -195,3 +195,21 @@ def test_every_change_is_post_only(client_for, owner, mine):
     response = client_for(owner).get(reverse("customers:contact_delete", args=[mine.pk, contact.pk]))
     assert response.status_code == 405
     assert mine.contacts.count() == 1
+
+
+def test_r1_1_every_customer_has_one_of_the_six_sources(client_for, owner, settings, tmp_path):
+    """R1.1: the six sources of the policy, required when registering and when importing a list."""
+    from collection import services as collection_services
+    from crm.errors import DomainError
+    from customers.models import Source
+
+    assert Source.values == ["media", "agency", "association", "partner", "personal", "other"]
+    response = register_post(client_for(owner), source="")
+    assert response.status_code == 200 and not Customer.objects.exists()
+    response = register_post(client_for(owner), source="agency")
+    assert response.status_code == 302 and Customer.objects.get().source == Source.AGENCY
+    settings.PRIVATE_MEDIA_ROOT = tmp_path
+    with pytest.raises(DomainError, match=r"R1\.1"):
+        collection_services.import_upload(
+            user=owner, file_name="list.csv", data="公司名称\n甲公司\n".encode(), source="", language="en"
+        )
