@@ -146,6 +146,13 @@ def plan_set(
         raise DomainError(_("The target is a number of visits between 0 and %(max)d.") % {"max": MAX_TARGET})
     ids = {int(pk) for pk in customer_ids}
     allowed = set(plannable_customers(salesperson).filter(pk__in=ids).values_list("pk", flat=True))
+    # Customers already in this month's plan stay plannable after they change hands (the plan
+    # records what was planned; docs/decisions.md, R3.1).
+    allowed |= ids & set(
+        VisitPlanCustomer.objects.filter(plan__salesperson=salesperson, plan__month=month).values_list(
+            "customer_id", flat=True
+        )
+    )
     if allowed != ids:
         raise DomainError(_("A plan names only the salesperson's own customers and its department's pool."))
     # Serialise plan changes of one salesperson (two tabs, or the salesperson and its manager).

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from crm.dates import local_today, start_of_local_day
 from crm.errors import DomainError, PermissionDenied
+from customers.models import Contact
 from customers.selectors import contacts_of, customer_for_user
 
 from . import selectors, services
@@ -213,9 +214,14 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if visit.salesperson_id != user.pk:
         raise HttpForbidden(_("Only the salesperson who recorded a visit corrects it."))
     customer = visit.customer
+    # R6.4: the customer's current contacts only while the author still sees its file (it may have
+    # changed hands since); otherwise the visit's own contact alone.
+    contacts = contacts_of(user=user, customer=customer)
+    if not contacts.exists() and visit.contact_id:
+        contacts = Contact.objects.filter(pk=visit.contact_id)
     form = VisitForm(
         request.POST if request.method == "POST" else None,
-        contacts=customer.contacts.all(),
+        contacts=contacts,
         initial=VisitForm.initial_from(visit),
     )
     next_url = _safe_next(request, reverse("followups:visits"))

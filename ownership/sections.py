@@ -61,6 +61,8 @@ def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any
         "released_from": customer.released_from if customer.released_from_id else None,
         "previous_note": previous_note,
         "hide_note_contacts": hide_note_contacts,
+        # R6.4: the problem reason belongs to the file (owner, managers, admins).
+        "sees_file": full,
         "cooloff_until": cooloff_until,
         "history": history,
         "current_note": current_note,

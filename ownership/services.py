@@ -14,13 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts import roles
 from accounts.models import User
 from crm.dates import add_months, local_today, start_of_local_day
 from crm.errors import DomainError, PermissionDenied
 from customers.models import Basis, Customer, ReleaseReason
 from customers.services import customer_create
 from customers.validators import normalize_company_name
-from notifications.services import notify
+from notifications.services import Message, notify, notify_many
 
 from . import selectors
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
@@ -540,9 +541,13 @@ def customer_record_sale(
         current = _lock_customer(customer)
         first_ever = current.last_sale_on is None
         if first_ever:
-            return SaleOutcome(
-                customer_first_order(customer=current, salesperson=salesperson, sale_date=sale_date, now=now)
-            )
+            if _may_own_by_first_order(salesperson, current):
+                return SaleOutcome(
+                    customer_first_order(customer=current, salesperson=salesperson, sale_date=sale_date, now=now)
+                )
+            # The order's salesperson has left (or moved): R5.3 cannot give the customer to an
+            # account nobody uses. The sale still counts for the clock; the managers decide.
+            _tell_managers_first_order_unowned(current, salesperson, now)
         last = max(current.last_sale_on or sale_date, sale_date)
         update: dict[str, Any] = {"last_sale_on": last, "updated_at": now}
         if current.owner_id is not None:
@@ -554,6 +559,22 @@ def customer_record_sale(
                 update["warned_for_deadline"] = None
         Customer.objects.filter(pk=current.pk).update(**update)
         return SaleOutcome(False)
+
+
+def _may_own_by_first_order(user: User, customer: Customer) -> bool:
+    return bool(user.is_active and user.is_salesperson and user.department_id == customer.department_id)
+
+
+def _tell_managers_first_order_unowned(customer: Customer, salesperson: User, now: datetime) -> None:
+    managers = User.objects.filter(
+        is_active=True, department_id=customer.department_id, groups__name=roles.MANAGER
+    ).distinct()
+    text = _(
+        "Finance confirmed the first order of %(name)s, recorded by %(who)s, who can no longer own "
+        "customers: the owner is unchanged; assign the customer if needed (R5.3)."
+    ) % {"name": customer.name, "who": salesperson}
+    url = reverse("customers:detail", args=[customer.pk])
+    notify_many(messages=[Message(m.pk, "first_order_unowned", text, url) for m in managers], now=now)
 
 
 def customer_first_order(

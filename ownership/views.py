@@ -106,7 +106,8 @@ class PoolView:
 def _pool_view(request: HttpRequest, next_url: str) -> PoolView:
     user = request.user
     settings = _settings_read(user.department_id)
-    sees_file = user.is_manager or user.is_admin_role or user.is_finance
+    # Unmasked pool contacts are the file's (R6.4): managers and admins; finance sees them masked.
+    sees_file = user.is_manager or user.is_admin_role
     return PoolView(
         user=user,
         settings=settings,

@@ -68,9 +68,11 @@ def clean_amount(value: Any) -> Decimal:
     if amount <= 0:
         raise DomainError(_("The amount must be more than zero."))
     if amount > MAX_AMOUNT:
+        # Not formatted when absurd: "1e999999999" is 11 characters and a billion digits.
+        shown = money(amount) if amount.adjusted() <= 30 else str(value).strip()[:40]
         raise DomainError(
             _("%(amount)s is more than any single order or payment can be (at most %(max)s). Check the amount.")
-            % {"amount": money(amount), "max": money(MAX_AMOUNT)}
+            % {"amount": shown, "max": money(MAX_AMOUNT)}
         )
     if amount != amount.quantize(CENT):
         raise DomainError(_("An amount has at most two decimal places (fen)."))
@@ -560,7 +562,9 @@ def commission_hold_release(
         _require_manager_of(user, current.salesperson)
         if current.released_at is not None:
             raise DomainError(_("This hold has already been released."))
-        current.released_at, current.released_by, current.release_note = now, user, (note or "").strip()
+        # PostgreSQL stores no NUL character: the note is free text from a form.
+        note = (note or "").replace("\x00", "").strip()[:2000]
+        current.released_at, current.released_by, current.release_note = now, user, note
         current.save(update_fields=["released_at", "released_by", "release_note"])
     return current
 
