@@ -5,7 +5,7 @@ Only this module writes the ownership columns of customers.Customer.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -23,7 +23,6 @@ from customers.services import customer_create
 from customers.validators import normalize_company_name
 from notifications.services import Message, notify, notify_many
 
-from . import selectors
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
 
 # Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
@@ -61,7 +60,29 @@ def compute_deadline(*, owned_since: date, sold_in_ownership: bool, last_sale_on
 
 def cooloff_ends(*, customer: Customer, user: User) -> date | None:
     """The first day `user` may claim `customer` again, or None when no cool-off applies."""
-    return selectors.cooloff_ends(customer=customer, user=user, settings=pool_settings_for(customer.department_id))
+    found = _cooloff(customer=customer, user=user)
+    return found[1] if found else None
+
+
+def _cooloff(*, customer: Customer, user: User) -> tuple[date, date] | None:
+    """R5.8: (the day `user` lost or released `customer`, the first day it may claim it again), from
+    the history, not only from the last release: a colleague claiming and releasing the customer in
+    between does not shorten the user's cool-off."""
+    settings = pool_settings_for(customer.department_id)
+    released_at = (
+        OwnershipEvent.objects.filter(
+            customer=customer, from_owner=user, action=Action.RELEASED, reason__in=COOLOFF_REASONS
+        )
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if customer.released_from_id == user.pk and customer.release_reason in COOLOFF_REASONS and customer.released_at:
+        released_at = max(filter(None, (released_at, customer.released_at)))
+    if released_at is None:
+        return None
+    day = local_today(released_at)
+    return day, day + timedelta(days=settings.reclaim_cooloff_days)
 
 
 def claims_today(*, user: User, now: datetime | None = None) -> int:
@@ -168,11 +189,11 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
                 raise AlreadyTaken(_("You already own %(name)s.") % {"name": current.name})
             raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
         settings = pool_settings_for(current.department_id)
-        ends = cooloff_ends(customer=current, user=user)
-        if ends and today < ends:
+        cooloff = _cooloff(customer=current, user=user)
+        if cooloff and today < cooloff[1]:
             raise ClaimRefused(
                 _("You lost or released %(name)s on %(released)s; you may claim it again from %(date)s (R5.8).")
-                % {"name": current.name, "released": local_today(current.released_at), "date": ends}
+                % {"name": current.name, "released": cooloff[0], "date": cooloff[1]}
             )
         if claims_today(user=user, now=now) >= settings.daily_claim_cap:
             raise ClaimRefused(

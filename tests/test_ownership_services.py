@@ -452,3 +452,23 @@ def test_r5_1_contact_phone_clash_on_another_customer_is_refused(owner, teammate
     with pytest.raises(DuplicateCustomer):
         contact_add(customer=mine, user=owner, data={"name": "李四", "phone": "139-1234-5678"})
     assert not mine.contacts.exists()
+
+
+def test_r5_8_cooloff_is_not_shortened_by_a_colleague_in_between(owner, teammate, department):
+    """X loses a customer to R5.2; Y claims it and releases it the next day: X still waits out the
+    cool-off counted from its own loss (from the history, not only the last release)."""
+    c = pool_customer(department, released_from=owner, reason=ReleaseReason.NO_DEAL, released_on=date(2026, 2, 9))
+    OwnershipEvent.objects.create(  # what the nightly job wrote when it released X's customer
+        customer=c, action=Action.RELEASED, from_owner=owner, reason=ReleaseReason.NO_DEAL, at=at(date(2026, 2, 9), 1)
+    )
+    services.customer_claim(customer=c, user=teammate, now=at(date(2026, 2, 10)))
+    services.release_note_write(
+        customer=c, user=teammate, situation="无需求", contact_details="—", communication_level="初次接触"
+    )
+    services.customer_release(customer=reload(c), user=teammate, now=at(date(2026, 2, 11)))
+    assert reload(c).owner is None and reload(c).released_from == teammate
+    with pytest.raises(ClaimRefused) as err:
+        services.customer_claim(customer=reload(c), user=owner, now=at(date(2026, 2, 12)))
+    assert "2026-03-11" in err.value.message
+    services.customer_claim(customer=reload(c), user=owner, now=at(date(2026, 3, 11)))
+    assert reload(c).owner == owner
