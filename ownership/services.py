@@ -322,9 +322,19 @@ def release_note_write(
             raise PermissionDenied(
                 _("Only the owner, or a former owner asked for a missing note, writes a release note.")
             )
-        note = ReleaseNote.objects.create(
-            customer=current, author=user, ownership_started=item.ownership_started, written_at=now, late=True, **fields
+        # A note of that ownership may exist already: written while the nightly job was releasing
+        # the customer, it was not seen by the release (R7.3). The late words then complete it.
+        note, created = ReleaseNote.objects.get_or_create(
+            customer=current,
+            author=user,
+            ownership_started=item.ownership_started,
+            defaults={**fields, "written_at": now, "late": True},
         )
+        if not created:
+            for name, value in fields.items():
+                setattr(note, name, value)
+            note.written_at = now
+            note.save(update_fields=[*fields, "written_at"])
         item.note = note
         item.save(update_fields=["note"])
         return note

@@ -472,3 +472,42 @@ def test_r5_8_cooloff_is_not_shortened_by_a_colleague_in_between(owner, teammate
     assert "2026-03-11" in err.value.message
     services.customer_claim(customer=reload(c), user=owner, now=at(date(2026, 3, 11)))
     assert reload(c).owner == owner
+
+
+def test_r7_3_a_note_written_while_the_release_ran_closes_the_missing_item(owner, department):
+    """On PostgreSQL a note committed while the nightly statement waited on the customer's lock is
+    not seen by that statement: the customer is released with a missing-note item although the
+    note exists. Writing the note then completes it instead of failing on the one-note rule."""
+    since = date(2026, 1, 5)
+    c = owned_customer(owner, since=since)
+    note = ReleaseNote.objects.create(
+        customer=c,
+        author=owner,
+        ownership_started=since,
+        situation="在谈",
+        contact_details="钱经理",
+        communication_level="已报价",
+        written_at=at(date(2026, 3, 4)),
+    )
+    Customer.objects.filter(pk=c.pk).update(owner=None, released_from=owner, release_reason=ReleaseReason.NO_DEAL)
+    item = MissingReleaseNote.objects.create(
+        customer=c,
+        former_owner=owner,
+        ownership_started=since,
+        released_at=at(date(2026, 3, 6), 1),
+        reason=ReleaseReason.NO_DEAL,
+    )
+    written = services.release_note_write(
+        customer=reload(c),
+        user=owner,
+        situation="价格谈妥前停止",
+        contact_details="钱经理",
+        communication_level="已报价",
+    )
+    assert written.pk == note.pk and ReleaseNote.objects.count() == 1
+    item.refresh_from_db()
+    assert item.note_id == note.pk and reload_note(note).situation == "价格谈妥前停止"
+
+
+def reload_note(note):
+    return ReleaseNote.objects.get(pk=note.pk)
