@@ -662,9 +662,25 @@ def customer_set_sale_clock(*, customer: Customer, last_sale_on: date | None, no
         if current.owner_id is not None and current.owned_since:
             sold = last_sale_on is not None and last_sale_on >= current.owned_since
             update["sold_in_ownership"] = sold
-            update["deadline"] = compute_deadline(
+            deadline = compute_deadline(
                 owned_since=current.owned_since, sold_in_ownership=sold, last_sale_on=last_sale_on
             )
+            if current.deadline_extended:
+                # A manager's extension during this ownership (R5.11) outlives the reversal.
+                extended = (
+                    OwnershipEvent.objects.filter(
+                        customer=current,
+                        action=Action.EXTENDED,
+                        to_owner_id=current.owner_id,
+                        at__gte=start_of_local_day(current.owned_since),
+                    )
+                    .order_by("-at")
+                    .values_list("deadline", flat=True)
+                    .first()
+                )
+                if extended is not None:
+                    deadline = max(deadline, extended)
+            update["deadline"] = deadline
             update["warned_for_deadline"] = None
         Customer.objects.filter(pk=current.pk).update(**update)
         current.refresh_from_db()

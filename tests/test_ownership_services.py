@@ -511,3 +511,19 @@ def test_r7_3_a_note_written_while_the_release_ran_closes_the_missing_item(owner
 
 def reload_note(note):
     return ReleaseNote.objects.get(pk=note.pk)
+
+
+def test_r5_11_a_sale_reversal_keeps_the_managers_extension(owner, manager, department):
+    """Claimed 10 Jan (2-month clock: 10 Mar), extended to 10 Apr; a sale on 5 Mar moves the clock
+    to 5 Jun; its reversal goes back to the extended 10 Apr, not to the plain 10 Mar."""
+    c = pool_customer(department)
+    Customer.objects.filter(pk=c.pk).update(last_sale_on=date(2025, 6, 1))  # sold in an earlier ownership
+    services.customer_claim(customer=c, user=owner, now=at(date(2026, 1, 10)))
+    assert reload(c).deadline == date(2026, 3, 10)
+    services.customer_extend_deadline(
+        customer=reload(c), manager=manager, new_deadline=date(2026, 4, 10), reason="大单在谈", now=at(date(2026, 3, 1))
+    )
+    services.customer_record_sale(customer=reload(c), salesperson=owner, sale_date=date(2026, 3, 5))
+    assert reload(c).deadline == date(2026, 6, 5)
+    services.customer_set_sale_clock(customer=reload(c), last_sale_on=date(2025, 6, 1))
+    assert reload(c).deadline == date(2026, 4, 10) and reload(c).deadline_extended
