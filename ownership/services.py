@@ -150,6 +150,20 @@ def customer_register(
         _advisory_lock("customer-register:" + normalize_company_name(data.get("name", "")))
         customer = customer_create(data=data, contacts=contacts, department_id=user.department_id, created_by=user)
         if user.is_salesperson:
+            # R5.8 "owns at most N customers without a confirmed sale" holds for first inquiries
+            # too (a directory registered row by row is hoarding as much as claims are). Checked
+            # after the duplicate check, so a duplicate is named first; the refusal rolls back.
+            User.objects.select_for_update().filter(pk=user.pk).first()
+            limit = unsold_limit(user=user, settings=pool_settings_for(user.department_id))
+            if unsold_count(user=user) >= limit:
+                raise ClaimRefused(
+                    _(
+                        "You own %(n)d customers without a confirmed sale, the limit (R5.8): close a deal or "
+                        "release a customer before registering another, or ask your manager to register it "
+                        "into the pool."
+                    )
+                    % {"n": limit}
+                )
             _take(customer, user=user, basis=Basis.FIRST_INQUIRY, today=today)
             customer.refresh_from_db()
             _event(

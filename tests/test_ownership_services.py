@@ -527,3 +527,15 @@ def test_r5_11_a_sale_reversal_keeps_the_managers_extension(owner, manager, depa
     assert reload(c).deadline == date(2026, 6, 5)
     services.customer_set_sale_clock(customer=reload(c), last_sale_on=date(2025, 6, 1))
     assert reload(c).deadline == date(2026, 4, 10) and reload(c).deadline_extended
+
+
+def test_r5_8_the_unsold_limit_holds_for_first_inquiries_too(owner, manager, department):
+    """A salesperson at its limit of customers without a sale cannot register more (R5.8): the
+    refusal says why and keeps nothing; its manager may still register into the pool."""
+    PoolSettings.objects.create(department=department, max_unsold=1)
+    services.customer_register(data={"name": "甲科技有限公司", "source": "other"}, contacts=[], user=owner)
+    with pytest.raises(ClaimRefused, match=r"R5\.8"):
+        services.customer_register(data={"name": "乙科技有限公司", "source": "other"}, contacts=[], user=owner)
+    assert not Customer.objects.filter(name="乙科技有限公司").exists()
+    pooled = services.customer_register(data={"name": "乙科技有限公司", "source": "other"}, contacts=[], user=manager)
+    assert pooled.owner is None
