@@ -560,4 +560,5 @@ def team_export(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(body, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     name = f"reports-{period.kind}-{period.start.isoformat()}-{timezone.localtime():%Y%m%d%H%M}.xlsx"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"  # reports are confidential (R6.4)
     return response

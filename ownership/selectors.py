@@ -83,11 +83,26 @@ def last_release_note(customer: Customer) -> ReleaseNote | None:
     """R5.12: the note of the ownership that ended last, shown to whoever looks at the pool card."""
     if customer.released_from_id is None:
         return None
-    return (
-        ReleaseNote.objects.filter(customer=customer, author_id=customer.released_from_id)
-        .order_by("-written_at")
+    # The last release itself, not the former owner's newest note: an older ownership's note would
+    # otherwise pass for the last one when the last release had none.
+    event = (
+        OwnershipEvent.objects.filter(customer=customer, action__in=["released", "problem"])
+        .select_related("release_note")
+        .order_by("-at", "-id")
         .first()
     )
+    if event is None:
+        return None
+    if event.release_note is not None:
+        return event.release_note
+    late = (
+        MissingReleaseNote.objects.filter(
+            customer=customer, former_owner_id=event.from_owner_id, released_at=event.at, note__isnull=False
+        )
+        .select_related("note")
+        .first()
+    )
+    return late.note if late else None
 
 
 def release_log(*, user: User) -> QuerySet[OwnershipEvent]:

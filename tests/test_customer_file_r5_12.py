@@ -37,3 +37,30 @@ def test_r5_12_pool_card_and_claimers_page_show_reason_note_and_history(client_f
     assert "采购部赵经理" in after  # contact details unmasked once claimed
     # The whole history: the original ownership's release and the claim.
     assert after.count("R5.2") >= 1 and "张伟" in after and "李娜" in after
+
+
+def test_r5_12_the_card_shows_the_last_releases_note_not_an_older_one(owner, department):
+    """X wrote a note and released the customer; later X owned it again and the nightly job
+    released it without a note: the card has no note for that last release, not January's."""
+    from customers.models import Customer
+    from ownership.selectors import last_release_note
+
+    from .helpers import pool_customer, reload
+
+    c = pool_customer(department)
+    services.customer_claim(customer=c, user=owner, now=at(date(2026, 1, 5)))
+    services.release_note_write(
+        customer=reload(c), user=owner, situation="一月的说明", contact_details="—", communication_level="初次接触"
+    )
+    services.customer_release(customer=reload(c), user=owner, now=at(date(2026, 1, 20)))
+    assert last_release_note(reload(c)).situation == "一月的说明"
+
+    Customer.objects.filter(pk=c.pk).update(released_at=None)  # past the cool-off: X claims again
+    services.customer_claim(customer=reload(c), user=owner, now=at(date(2026, 3, 1)))
+    nightly_release(as_of=date(2026, 5, 2), now=at(date(2026, 5, 2), 1))
+    assert reload(c).owner is None
+    assert last_release_note(reload(c)) is None
+    services.release_note_write(  # the late note (R7.3) is the last release's
+        customer=reload(c), user=owner, situation="五月补写", contact_details="—", communication_level="已报价"
+    )
+    assert last_release_note(reload(c)).situation == "五月补写"

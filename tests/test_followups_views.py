@@ -362,6 +362,7 @@ def test_excel_export_escapes_formulas(client_for, owner, manager, mine):
     response = client_for(manager).get(reverse("followups:team_export"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert response["Cache-Control"] == "private, no-store"
     wb = load_workbook(BytesIO(response.content))
     values = [cell for ws in wb.worksheets for row in ws.iter_rows() for cell in row]
     texts = [c.value for c in values if isinstance(c.value, str)]
