@@ -366,9 +366,9 @@ def team_plans(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_manager(user)
     month = _month_param(request)
-    rows = [
-        {"member": m, "progress": services.plan_progress(salesperson=m, month=month)} for m in selectors.team_of(user)
-    ]
+    team = list(selectors.team_of(user))
+    progress = services.plans_progress(salespeople=team, month=month)
+    rows = [{"member": m, "progress": progress[m.pk]} for m in team]
     return render(
         request,
         "followups/team_plans.html",

@@ -381,3 +381,25 @@ def test_excel_export_only_the_managers_department(client_for, owner, manager, o
     assert wb.worksheets[0].max_row == 1  # the header only
     wb = load_workbook(BytesIO(client_for(manager).get(reverse("followups:team_export")).content))
     assert wb.worksheets[0].max_row == 2
+
+
+def test_team_plans_page_queries_do_not_grow_with_the_team(client_for, manager, department):
+    """R3.1 progress for every salesperson of the team in a constant number of queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts import roles
+
+    from .factories import UserFactory
+
+    def queries() -> int:
+        client = client_for(manager)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("followups:team_plans")).status_code == 200
+        return len(ctx.captured_queries)
+
+    UserFactory(role=roles.SALESPERSON, department=department)
+    few = queries()
+    for _ in range(5):
+        UserFactory(role=roles.SALESPERSON, department=department)
+    assert queries() == few
