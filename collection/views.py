@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from crm.dates import local_today, start_of_local_day
 from crm.errors import DomainError, PermissionDenied
-from crm.pagination import capped_page
+from crm.pagination import capped_page, id_param
 from crm.spreadsheets import csv_response, xlsx_response
 from customers.filters import CustomerFilter
 from customers.models import Contact, Customer, Industry
@@ -37,14 +37,6 @@ FORMATS = ("xlsx", "csv")
 
 def _forbid(exc: PermissionDenied) -> HttpForbidden:
     return HttpForbidden(exc.message)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
 
 
 # --- Imports (R1.2) --------------------------------------------------------------------------------
@@ -513,7 +505,7 @@ def task_findings(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
 @require_POST
 def report_link(request: HttpRequest, pk: int) -> HttpResponse:
     report = _editable_report(request, pk)
-    customer_id = _int(request.POST.get("customer"))
+    customer_id = id_param(request.POST.get("customer"))
     customer = customers_visible_to(request.user).filter(pk=customer_id).first() if customer_id else None
     if customer is None:
         raise Http404
@@ -531,7 +523,7 @@ def report_link(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def report_unlink(request: HttpRequest, pk: int) -> HttpResponse:
     report = _editable_report(request, pk)
-    customer_id = _int(request.POST.get("customer"))
+    customer_id = id_param(request.POST.get("customer"))
     if customer_id is None:
         raise Http404
     try:

@@ -27,6 +27,16 @@ def int_param(value: Any, *, default: int, low: int, high: int) -> int:
     return max(low, min(high, number))
 
 
+def id_param(value: Any) -> int | None:
+    """A primary key from a form or query string, or None when it is not one (never an error:
+    the caller answers 404 or ignores it)."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
+
+
 @dataclass
 class CappedPage:
     items: list = field(default_factory=list)

@@ -3,7 +3,6 @@ redirect. DomainError → the message; PermissionDenied → 403."""
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Department, User
 from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
+from crm.pagination import id_param
 from customers.models import Customer
 from customers.selectors import customer_for_user
 from customers.services import customer_search_q
@@ -53,14 +53,6 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise HttpForbidden(message)
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**63 else None
 
 
 # --- Orders (R8.1) --------------------------------------------------------------------------------
@@ -250,7 +242,7 @@ def commission(request: HttpRequest) -> HttpResponse:
     _require_reader(user)
     month = _month(request.GET.get("month"))
     lines = selectors.commission_statement(user=user, month=month)
-    detail_id = _int(request.GET.get("salesperson"))
+    detail_id = id_param(request.GET.get("salesperson"))
     detail_line = next((line for line in lines if line.salesperson.pk == detail_id), None)
     detail = list(selectors.commission_orders(user=user, salesperson_id=detail_id, month=month)) if detail_line else []
     return render(
@@ -285,7 +277,7 @@ def settings(request: HttpRequest) -> HttpResponse:
     department: Department | None = None
     if user.is_admin_role:
         departments = list(Department.objects.order_by("name"))
-        wanted = _int(request.GET.get("department")) or user.department_id
+        wanted = id_param(request.GET.get("department")) or user.department_id
         department = next((d for d in departments if d.pk == wanted), None)
     elif user.department_id:
         department = user.department
@@ -354,7 +346,7 @@ def holds(request: HttpRequest) -> HttpResponse:
 def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     _require_manager(user)
-    hold = selectors.holds_visible_to(user).filter(pk=_int(pk) or 0).first()
+    hold = selectors.holds_visible_to(user).filter(pk=id_param(pk) or 0).first()
     if hold is None:
         raise Http404
     try:

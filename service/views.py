@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Department, User
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
-from crm.pagination import capped_page, int_param
+from crm.pagination import capped_page, id_param
 from customers.forms import CustomerRegisterForm
 from customers.selectors import customer_for_user, customers_visible_to
 
@@ -75,7 +75,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(kind=kind)
     # ?customer=<id>: one customer's requests, from its page; a customer the user may not see is
     # ignored like any malformed value (R6.4: its name is not shown).
-    customer_id = int_param(request.GET.get("customer"), default=0, low=0, high=2**63 - 1)
+    customer_id = id_param(request.GET.get("customer"))
     customer = customers_visible_to(user).filter(pk=customer_id).first() if customer_id else None
     if customer is not None:
         qs = qs.filter(customer=customer)
@@ -110,7 +110,7 @@ def _known_customer(request: HttpRequest):
     raw = request.POST.get("customer") if request.method == "POST" else request.GET.get("customer")
     if not raw:
         return None
-    pk = int_param(raw, default=0, low=0, high=2**63 - 1)
+    pk = id_param(raw)
     if not pk:
         raise Http404
     return customer_for_user(user=request.user, pk=pk)
@@ -351,7 +351,7 @@ def service_settings(request: HttpRequest) -> HttpResponse:
     departments = Department.objects.order_by("name")
     if user.is_admin_role:
         raw = request.POST.get("department") if request.method == "POST" else request.GET.get("department")
-        pk = int_param(raw, default=0, low=0, high=2**63 - 1)
+        pk = id_param(raw)
         department = departments.filter(pk=pk).first() or (
             departments.filter(pk=user.department_id).first() if user.department_id else departments.first()
         )
