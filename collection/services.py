@@ -493,9 +493,9 @@ def _import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
             batch.duration_ms = int((time.monotonic() - started) * 1000)
             batch.save()
             transaction.on_commit(lambda: _remove_file(batch))
-    except (DomainError, IntegrityError) as exc:
+    except (DomainError, PermissionDenied, IntegrityError) as exc:
         # Nothing was written; the file can be checked again.
-        if isinstance(exc, DomainError):
+        if isinstance(exc, DomainError | PermissionDenied):
             message = exc.message
         else:
             logger.warning("import %s refused by the database: %s", batch_id, exc)

@@ -1,12 +1,11 @@
 """Collection pages (R1): imports of customer lists into the pool, the customer export for
 managers, information reports. Thin: selector (404 for what the user may not see) → form →
-service → message. DomainError → its message; PermissionDenied → 403. No input gives a 500."""
+service → message. DomainError → its message; PermissionDenied goes on to Django (403). No input gives a 500."""
 
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.db.models import OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,10 +34,6 @@ EXPORT_MAX_ROWS = 100_000
 FORMATS = ("xlsx", "csv")
 
 
-def _forbid(exc: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(exc.message)
-
-
 # --- Imports (R1.2) --------------------------------------------------------------------------------
 
 
@@ -46,7 +41,7 @@ def _forbid(exc: PermissionDenied) -> HttpForbidden:
 def imports(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (selectors.can_import(user) or user.is_admin_role):
-        raise HttpForbidden(_("Customer lists are imported by salespeople and managers."))
+        raise PermissionDenied(_("Customer lists are imported by salespeople and managers."))
     qs = selectors.imports_visible_to(user).select_related("uploaded_by", "department").order_by("-created_at", "-id")
     return render(
         request,
@@ -67,7 +62,7 @@ def _uploaded_file(request: HttpRequest):
 def import_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not selectors.can_import(user):
-        raise HttpForbidden(_("Customer lists are imported by salespeople and managers of a sales department."))
+        raise PermissionDenied(_("Customer lists are imported by salespeople and managers of a sales department."))
     form = UploadForm(request.POST or None, request.FILES or None) if request.method == "POST" else UploadForm()
     if request.method == "POST":
         files = _uploaded_file(request)
@@ -84,8 +79,6 @@ def import_new(request: HttpRequest) -> HttpResponse:
                     source_detail=form.cleaned_data["source_detail"],
                     language=get_language() or "zh-hans",
                 )
-            except PermissionDenied as exc:
-                raise _forbid(exc) from exc
             except DomainError as exc:
                 form.add_error("file", exc.message)
             else:
@@ -168,8 +161,6 @@ def import_check(request: HttpRequest, pk: int) -> HttpResponse:
     form.is_valid()
     try:
         services.import_check(batch=batch, user=request.user, mapping=form.mapping())
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("collection:import_detail", pk=batch.pk)
@@ -180,8 +171,6 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     batch = selectors.import_for_user(user=request.user, pk=pk)
     try:
         batch = services.import_start(batch=batch, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -197,8 +186,6 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = selectors.import_for_user(user=request.user, pk=pk)
     try:
         services.import_cancel(batch=batch, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -232,7 +219,7 @@ def customer_export(request: HttpRequest, fmt: str) -> HttpResponse:
     admins. Every text cell that a spreadsheet would read as a formula is escaped."""
     user = request.user
     if not selectors.can_export_customers(user):
-        raise HttpForbidden(_("Exports are for managers (R6.4)."))
+        raise PermissionDenied(_("Exports are for managers (R6.4)."))
     if fmt not in FORMATS:
         raise Http404
     base = (
@@ -354,13 +341,11 @@ def _category_options(user: User) -> list[str]:
 def report_new(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (user.department_id and (user.is_salesperson or user.is_manager or user.is_admin_role)):
-        raise HttpForbidden(_("Only members of a sales department write information reports."))
+        raise PermissionDenied(_("Only members of a sales department write information reports."))
     form = ReportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             report = services.report_create(user=user, data=form.cleaned_data)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -419,7 +404,7 @@ def report_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _editable_report(request: HttpRequest, pk: int):
     report = selectors.report_for_user(user=request.user, pk=pk)
     if not selectors.can_edit_report(request.user, report):
-        raise HttpForbidden(_("Only the author and the managers change a draft report."))
+        raise PermissionDenied(_("Only the author and the managers change a draft report."))
     return report
 
 
@@ -430,8 +415,6 @@ def report_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.report_update(report=report, user=request.user, data=form.cleaned_data)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -454,8 +437,6 @@ def task_add(request: HttpRequest, pk: int) -> HttpResponse:
             services.report_task_add(
                 report=report, user=request.user, assignee=form.cleaned_data["assignee"], text=form.cleaned_data["text"]
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -475,10 +456,7 @@ def _task(report, tid: int) -> InfoTask:
 def task_remove(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
     report = _editable_report(request, pk)
     task = _task(report, tid)
-    try:
-        services.report_task_remove(task=task, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
+    services.report_task_remove(task=task, user=request.user)
     messages.success(request, _("Task removed."))
     return redirect("collection:report_detail", pk=report.pk)
 
@@ -493,8 +471,6 @@ def task_findings(request: HttpRequest, pk: int, tid: int) -> HttpResponse:
         return redirect("collection:report_detail", pk=report.pk)
     try:
         services.task_findings_save(task=task, user=request.user, findings=form.cleaned_data["findings"])
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -511,8 +487,6 @@ def report_link(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     try:
         services.report_link_customer(report=report, user=request.user, customer=customer)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -526,10 +500,7 @@ def report_unlink(request: HttpRequest, pk: int) -> HttpResponse:
     customer_id = id_param(request.POST.get("customer"))
     if customer_id is None:
         raise Http404
-    try:
-        services.report_unlink_customer(report=report, user=request.user, customer_id=customer_id)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
+    services.report_unlink_customer(report=report, user=request.user, customer_id=customer_id)
     return redirect("collection:report_detail", pk=report.pk)
 
 
@@ -538,8 +509,6 @@ def report_publish(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.report_for_user(user=request.user, pk=pk)
     try:
         services.report_publish(report=report, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -552,8 +521,6 @@ def report_archive(request: HttpRequest, pk: int) -> HttpResponse:
     report = selectors.report_for_user(user=request.user, pk=pk)
     try:
         services.report_archive(report=report, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

@@ -4,7 +4,6 @@ import ipaddress
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import Page, Paginator
 from django.db.models import F, QuerySet
@@ -53,10 +52,6 @@ def _warning_days(user) -> int:
     return pool_settings.warning_days if pool_settings is not None else DEFAULT_WARNING_DAYS
 
 
-def _forbid(exc: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(exc.message)
-
-
 def _can_set_credit(user, customer: Customer) -> bool:
     return user.is_finance or user.is_admin_role or can_edit(user, customer)
 
@@ -85,7 +80,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 def customer_list(request: HttpRequest) -> HttpResponse:
     """Every customer the user may see, for managers, finance and admins."""
     if not sees_owners(request.user):
-        raise HttpForbidden(_("Salespeople find their customers under My customers and in the pool."))
+        raise PermissionDenied(_("Salespeople find their customers under My customers and in the pool."))
     base = customers_visible_to(request.user).select_related("owner", "department").order_by("-created_at", "-id")
     filterset = CustomerFilter(request.GET or None, queryset=base, request=request)
     page_obj = _paginate(request, filterset.qs)
@@ -165,7 +160,7 @@ def _documents_context(user, customer: Customer) -> dict[str, Any]:
 def _editable_customer(request: HttpRequest, pk: int) -> Customer:
     customer = customer_for_user(user=request.user, pk=pk)
     if not can_edit(request.user, customer):
-        raise HttpForbidden(_("You may not change this customer."))
+        raise PermissionDenied(_("You may not change this customer."))
     return customer
 
 
@@ -177,8 +172,6 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.customer_update(customer=customer, user=request.user, data=form.customer_data())
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -194,8 +187,6 @@ def contact_add(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.contact_add(customer=customer, user=request.user, data=form.contact_data())
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -217,8 +208,6 @@ def contact_edit(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.contact_update(contact=contact, user=request.user, data=form.contact_data())
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -233,8 +222,6 @@ def contact_delete(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
     contact = _contact_of(customer, cid)
     try:
         services.contact_delete(contact=contact, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -246,7 +233,7 @@ def contact_delete(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
 def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
     customer = customer_for_user(user=request.user, pk=pk)
     if not _can_set_credit(request.user, customer):
-        raise HttpForbidden(_("You may not change this customer's credit status."))
+        raise PermissionDenied(_("You may not change this customer's credit status."))
     form = CreditStatusForm(
         request.POST if request.method == "POST" else None, initial={"status": customer.credit_status}
     )
@@ -258,8 +245,6 @@ def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
                 status=form.cleaned_data["status"],
                 note=form.cleaned_data["note"],
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -295,7 +280,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     if not can_see_file(request.user, customer):
         raise Http404
     if not can_edit(request.user, customer):
-        raise HttpForbidden(_("You may not add documents to this customer."))
+        raise PermissionDenied(_("You may not add documents to this customer."))
     if request.method != "POST":
         return render(request, "customers/document_form.html", {"customer": customer, "form": DocumentForm()})
     files = _uploaded_files(request)
@@ -315,8 +300,6 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 file_name=upload.name or "",
                 chunks=upload.chunks(),
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error("file", exc.message)
         else:
@@ -351,8 +334,6 @@ def document_archive(request: HttpRequest, pk: int, did: int) -> HttpResponse:
     document = document_for_user(user=request.user, customer_pk=pk, pk=did)
     try:
         services.document_archive(document=document, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

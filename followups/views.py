@@ -1,5 +1,5 @@
 """Follow-up pages (R3). Thin: selector (404 for what the user may not see) → form → service →
-message. DomainError → its message; PermissionDenied → 403. Bad query strings fall back to
+message. DomainError → its message; PermissionDenied goes on to Django (403). Bad query strings fall back to
 defaults with a message, never a 500."""
 
 from dataclasses import dataclass
@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -33,10 +32,6 @@ GET = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
 
 
-def _forbid(exc: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(exc.message)
-
-
 def _is_htmx(request: HttpRequest) -> bool:
     return bool(request.headers.get("HX-Request"))
 
@@ -52,12 +47,12 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 def _require_salesperson(user: User) -> None:
     if not user.is_salesperson:
-        raise HttpForbidden(_("This page is for salespeople."))
+        raise PermissionDenied(_("This page is for salespeople."))
 
 
 def _require_manager(user: User) -> None:
     if not (user.is_manager or user.is_admin_role):
-        raise HttpForbidden(_("This page is for managers."))
+        raise PermissionDenied(_("This page is for managers."))
 
 
 def _day_param(request: HttpRequest, name: str = "day") -> date:
@@ -154,15 +149,13 @@ def visit_new(request: HttpRequest) -> HttpResponse:
     _require_salesperson(user)
     customer = _customer_for_visit(request, request.GET.get("customer") or request.POST.get("customer"))
     if not selectors.can_record_visit(user, customer):
-        raise HttpForbidden(_("Visits are recorded by the customer's owner: this customer is not yours."))
+        raise PermissionDenied(_("Visits are recorded by the customer's owner: this customer is not yours."))
     contacts = contacts_of(user=user, customer=customer)
     form = VisitForm(request.POST if request.method == "POST" else None, contacts=contacts)
     next_url = _safe_next(request, reverse("customers:detail", args=[customer.pk]))
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_record(customer=customer, user=user, data=form.visit_input())
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -181,14 +174,12 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     customer = customer_for_user(user=user, pk=pk)
     if not selectors.can_record_visit(user, customer):
-        raise HttpForbidden(_("Visits are recorded by the customer's owner: this customer is not yours."))
+        raise PermissionDenied(_("Visits are recorded by the customer's owner: this customer is not yours."))
     form = VisitForm(request.POST, contacts=contacts_of(user=user, customer=customer))
     saved = False
     if form.is_valid():
         try:
             services.visit_record(customer=customer, user=user, data=form.visit_input())
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -212,7 +203,7 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     user = request.user
     visit = selectors.visit_for_user(user=user, pk=pk)
     if visit.salesperson_id != user.pk:
-        raise HttpForbidden(_("Only the salesperson who recorded a visit corrects it."))
+        raise PermissionDenied(_("Only the salesperson who recorded a visit corrects it."))
     customer = visit.customer
     # R6.4: the customer's current contacts only while the author still sees its file (it may have
     # changed hands since); otherwise the visit's own contact alone.
@@ -228,8 +219,6 @@ def visit_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.visit_update(visit=visit, user=user, data=form.visit_input())
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -245,7 +234,7 @@ def visits(request: HttpRequest) -> HttpResponse:
     """My visit records of a week (managers: the team's), newest first."""
     user = request.user
     if not (user.is_salesperson or user.is_manager or user.is_admin_role):
-        raise HttpForbidden(_("This page is for salespeople."))
+        raise PermissionDenied(_("This page is for salespeople."))
     day = _day_param(request)
     start, end = services.report_period(kind=ReportKind.WEEKLY, day=day)
     qs = (
@@ -300,7 +289,7 @@ def plan(request: HttpRequest) -> HttpResponse:
     elif user.is_manager or user.is_admin_role:
         return redirect(f"{reverse('followups:team_plans')}?month={month:%Y-%m}")
     else:
-        raise HttpForbidden(_("This page is for salespeople."))
+        raise PermissionDenied(_("This page is for salespeople."))
     existing = selectors.plan_of(user=user, salesperson=salesperson, month=month)
     editable = month >= local_today().replace(day=1)
     choices = selectors.plannable_customers(salesperson).order_by("owner_id", "name")
@@ -321,8 +310,6 @@ def plan(request: HttpRequest) -> HttpResponse:
                 customer_ids=[c.pk for c in form.cleaned_data["customers"]],
                 user=user,
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -432,8 +419,6 @@ def my_report(request: HttpRequest, kind: str) -> HttpResponse:
             report = action(
                 salesperson=user, kind=kind, period_start=period.start, summary=form.cleaned_data["summary"], user=user
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -488,8 +473,6 @@ def report_comment(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("followups:report_detail", pk=report.pk)
     try:
         services.report_comment(report=report, user=user, text=form.cleaned_data["text"])
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

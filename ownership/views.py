@@ -1,12 +1,11 @@
 """Pages of the pool and of ownership. Thin: selector (404 for what the user may not see) → form →
-service → message → redirect. DomainError → the message; PermissionDenied → 403."""
+service → message → redirect. DomainError → the message; PermissionDenied goes on to Django (403)."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -44,13 +43,9 @@ GET_POST = ["GET", "HEAD", "POST"]
 # --- Helpers ------------------------------------------------------------------------------------
 
 
-def _forbid(exc: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(exc.message)
-
-
 def _require_manager(user: User) -> None:
     if not (user.is_manager or user.is_admin_role):
-        raise HttpForbidden(_("This page is for managers."))
+        raise PermissionDenied(_("This page is for managers."))
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -206,8 +201,6 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
     state, message = "", ""
     try:
         customer = services.customer_claim(customer=customer, user=user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:  # AlreadyTaken, ClaimRefused
         state, message = "refused", exc.message
     else:
@@ -244,14 +237,12 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
 def register(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not user.department_id or not (user.is_salesperson or user.is_manager or user.is_admin_role):
-        raise HttpForbidden(_("Only members of a sales department register customers."))
+        raise PermissionDenied(_("Only members of a sales department register customers."))
     form = CustomerRegisterForm(request.POST if request.method == "POST" else None)
     duplicate_url = ""
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_register(data=form.customer_data(), contacts=[form.contact_data()], user=user)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DuplicateCustomer as exc:
             form.add_error(None, exc.message)
             dup = exc.duplicate.customer
@@ -311,8 +302,6 @@ def release_note(request: HttpRequest, pk: int) -> HttpResponse:
                     request, _("%(name)s returned to the pool with your release note.") % {"name": customer.name}
                 )
                 return redirect("customers:mine")
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -332,8 +321,6 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     customer = customer_for_user(user=request.user, pk=pk)
     try:
         services.customer_release(customer=customer, user=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(
             request,
@@ -380,8 +367,6 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
                 introduced_by=data["introduced_by"],
                 note=data["note"],
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -403,8 +388,6 @@ def mark_problem(request: HttpRequest, pk: int) -> HttpResponse:
             customer = services.customer_mark_problem(
                 customer=customer, user=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -424,8 +407,6 @@ def clear_problem(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("customers:detail", pk=customer.pk)
     try:
         services.customer_clear_problem(customer=customer, user=request.user, reason=form.cleaned_data["reason"])
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -446,8 +427,6 @@ def extend(request: HttpRequest, pk: int) -> HttpResponse:
                 new_deadline=form.cleaned_data["new_deadline"],
                 reason=form.cleaned_data["reason"],
             )
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -498,8 +477,6 @@ def missing_note_demand(request: HttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(selectors.missing_notes_visible_to(request.user), pk=pk)
     try:
         services.missing_note_demand(item=item, manager=request.user)
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
@@ -567,7 +544,7 @@ def settings(request: HttpRequest) -> HttpResponse:
     elif user.department_id:
         department = user.department
     else:
-        raise HttpForbidden(_("You belong to no department."))
+        raise PermissionDenied(_("You belong to no department."))
     form = None
     if department is not None:
         if request.method == "POST":
@@ -576,8 +553,6 @@ def settings(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 try:
                     services.pool_settings_update(settings=instance, user=user, data=form.settings_data())
-                except PermissionDenied as exc:
-                    raise _forbid(exc) from exc
                 except DomainError as exc:
                     form.add_error(None, exc.message)
                 else:

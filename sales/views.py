@@ -1,11 +1,10 @@
 """Sales pages. Thin: selector (404 for what the user may not see) → form → service → message →
-redirect. DomainError → the message; PermissionDenied → 403."""
+redirect. DomainError → the message; PermissionDenied goes on to Django (403)."""
 
 from datetime import date
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,10 +36,6 @@ def _paginate(request: HttpRequest, qs: QuerySet) -> Page:
     return Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _forbid(exc: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(exc.message)
-
-
 def _safe_next(request: HttpRequest, default: str) -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(
@@ -52,7 +47,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 def _require(condition: bool, message: str) -> None:
     if not condition:
-        raise HttpForbidden(message)
+        raise PermissionDenied(message)
 
 
 # --- Orders (R8.1) --------------------------------------------------------------------------------
@@ -89,8 +84,6 @@ def order_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             order = services.order_create(customer=customer, user=user, **form.cleaned_data)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -137,8 +130,6 @@ def payment_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             result = services.payment_confirm(order=order, user=user, **form.cleaned_data)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -169,8 +160,6 @@ def payment_reverse(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.payment_reverse(payment=payment, user=user, reason=form.cleaned_data["reason"])
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -282,7 +271,7 @@ def settings(request: HttpRequest) -> HttpResponse:
     elif user.department_id:
         department = user.department
     else:
-        raise HttpForbidden(_("You belong to no department."))
+        raise PermissionDenied(_("You belong to no department."))
     form = None
     instance = services.sales_settings_of(department.pk) if department else None
     if department is not None:
@@ -290,8 +279,6 @@ def settings(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 services.sales_settings_update(department=department, user=user, data=form.settings_data())
-            except PermissionDenied as exc:
-                raise _forbid(exc) from exc
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -322,15 +309,13 @@ def holds(request: HttpRequest) -> HttpResponse:
                 hold = services.commission_hold_set(
                     salesperson=form.cleaned_data["salesperson"], user=user, reason=form.cleaned_data["reason"]
                 )
-            except PermissionDenied as exc:
-                raise _forbid(exc) from exc
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, _("The commission of %(user)s is on hold.") % {"user": hold.salesperson})
                 return redirect("sales:holds")
     elif request.method == "POST":
-        raise HttpForbidden(_("This page is for managers."))
+        raise PermissionDenied(_("This page is for managers."))
     show = "all" if request.GET.get("show") == "all" else "open"
     qs = selectors.holds_visible_to(user).order_by("-set_at", "-id")
     if show == "open":
@@ -351,8 +336,6 @@ def hold_release(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     try:
         services.commission_hold_release(hold=hold, user=user, note=(request.POST.get("note") or "")[:2000])
-    except PermissionDenied as exc:
-        raise _forbid(exc) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

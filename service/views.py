@@ -1,10 +1,9 @@
 """Customer service pages (R6). Thin: selector (404 for what the user may not see) → form →
-service → message → redirect. DomainError → its message; PermissionDenied → 403."""
+service → message → redirect. DomainError → its message; PermissionDenied goes on to Django (403)."""
 
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -37,10 +36,6 @@ from .models import EventKind, Outcome, RequestKind, RequestStatus, ServiceReque
 GET = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
 REGISTER_PREFIX = "reg"
-
-
-def _forbid(exc: PermissionDenied) -> HttpForbidden:
-    return HttpForbidden(exc.message)
 
 
 def _can_log(user: User) -> bool:
@@ -122,7 +117,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     an unknown caller, who can be registered as a customer in the same step (R5.1)."""
     user = request.user
     if not _can_log(user):
-        raise HttpForbidden(_("Your role does not log service requests."))
+        raise PermissionDenied(_("Your role does not log service requests."))
     customer = _known_customer(request)
     data = request.POST if request.method == "POST" else None
     can_register = bool(user.department_id and (user.is_salesperson or user.is_manager or user.is_admin_role))
@@ -143,8 +138,6 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 created = services.request_log(
                     user=user, data=form.request_input(), customer=customer, registration=registration
                 )
-            except PermissionDenied as exc:
-                raise _forbid(exc) from exc
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:
@@ -225,8 +218,6 @@ def _act(request: HttpRequest, pk: int, *, form_name: str, form: Any, call, done
     if form.is_valid():
         try:
             call(req, form.cleaned_data)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
@@ -250,7 +241,7 @@ def request_note(request: HttpRequest, pk: int) -> HttpResponse:
 def _require_responsible(request: HttpRequest, pk: int) -> ServiceRequest:
     req = selectors.request_for_user(user=request.user, pk=pk)
     if not selectors.decides_outcome(request.user, req):
-        raise HttpForbidden(_("Only the responsible person decides how the request ends (R6.1)."))
+        raise PermissionDenied(_("Only the responsible person decides how the request ends (R6.1)."))
     return req
 
 
@@ -329,7 +320,7 @@ def request_close(request: HttpRequest, pk: int) -> HttpResponse:
 def request_add_helper(request: HttpRequest, pk: int) -> HttpResponse:
     req = selectors.request_for_user(user=request.user, pk=pk)
     if not (req.responsible_id == request.user.pk or selectors.manages_request(request.user, req)):
-        raise HttpForbidden(_("Only the responsible person or a manager adds helpers."))
+        raise PermissionDenied(_("Only the responsible person or a manager adds helpers."))
     return _act(
         request,
         pk,
@@ -347,7 +338,7 @@ def request_add_helper(request: HttpRequest, pk: int) -> HttpResponse:
 def service_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not (user.is_manager or user.is_admin_role):
-        raise HttpForbidden(_("This page is for managers."))
+        raise PermissionDenied(_("This page is for managers."))
     departments = Department.objects.order_by("name")
     if user.is_admin_role:
         raw = request.POST.get("department") if request.method == "POST" else request.GET.get("department")
@@ -364,8 +355,6 @@ def service_settings(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.service_settings_update(department=department, user=user, data=form.cleaned_data)
-        except PermissionDenied as exc:
-            raise _forbid(exc) from exc
         except DomainError as exc:
             form.add_error(None, exc.message)
         else:
