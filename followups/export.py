@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from crm.spreadsheets import safe_cell
+from crm.spreadsheets import xlsx_row
 
 from .models import Channel, Report
 
@@ -88,13 +88,13 @@ def reports_workbook(reports: Iterable[Report]) -> bytes:
             _lines(content.get("suggestions", [])),
             report.summary,
         ]
-        sheet.append([safe_cell(v) for v in row])
+        sheet.append(xlsx_row(sheet, row))
         label = f"{report.get_kind_display()} {report.period_start.isoformat()}"
         for v in content.get("visits", []):
             visits_sheet.append(
-                [
-                    safe_cell(x)
-                    for x in (
+                xlsx_row(
+                    visits_sheet,
+                    (
                         str(report.salesperson),
                         label,
                         _parse(v.get("visited_at")),
@@ -106,8 +106,8 @@ def reports_workbook(reports: Iterable[Report]) -> bytes:
                         v.get("unsolved_problems", ""),
                         v.get("improvements_suggestions", ""),
                         _parse(v.get("next_follow_up_on")),
-                    )
-                ]
+                    ),
+                )
             )
     for ws in (sheet, visits_sheet):
         for cell in ws[1]:

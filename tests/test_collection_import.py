@@ -333,7 +333,9 @@ def test_rejected_rows_report_says_why_and_escapes_formulas(owner, existing, med
     ws = load_workbook(io.BytesIO(response.content)).active
     values = [[c.value for c in row] for row in ws.iter_rows()]
     assert values[0][:3] == ["Row", "Verdict", "Reason"] and len(values) == 10
-    assert all(not str(v).startswith("=") for row in values for v in row if v is not None)
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    evil = next(row for row in ws.iter_rows() if row[0].value in (13, "13"))[3]
+    assert evil.value == '=HYPERLINK("http://evil")' and evil.data_type == "s" and evil.quotePrefix
 
 
 # --- Large files -------------------------------------------------------------------------------------

@@ -151,9 +151,13 @@ def test_export_is_for_managers_and_escapes_formulas(client_for, export_world, o
     response = client.get(reverse("collection:customer_export", args=["xlsx"]))
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.content)).active
-    cells = [c.value for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)]
-    assert "'@SUM(A1)" in cells and "'+cmd" in cells and "'\t=1+1" in cells
-    assert all(not v.startswith(("=", "+", "-", "@", "\t")) for v in cells)
+    cells = {c.value: c for row in ws.iter_rows(min_row=2) for c in row if isinstance(c.value, str)}
+    # The .xlsx holds the text as typed, in text cells (quotePrefix), never a formula.
+    for typed in ('=HYPERLINK("http://x","点我")', "@SUM(A1)", "+cmd", "\t=1+1", "-2+3 贸易有限公司"):
+        assert cells[typed].data_type == "s" and cells[typed].quotePrefix, typed
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+    assert not any(v.startswith("'") for v in cells)
+    assert not cells["苏州嘉禾食品有限公司"].quotePrefix
     # The list's filters apply; bad filters give an empty export, not a 500.
     rows = _csv_rows(client.get(reverse("collection:customer_export", args=["csv"]), {"in_pool": "true"}))
     assert [r[0] for r in rows[1:]] == ["苏州嘉禾食品有限公司"]
