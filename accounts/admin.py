@@ -1,12 +1,27 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+"""Users, departments and role groups in the Django admin.
 
+Nothing here is ever deleted: history rows (ownership, sales, service, downloads) point at users
+and departments, and the role groups carry the CRM's permissions. A person who leaves is
+deactivated. An admin cannot take its own rights away either (active, staff, superuser, groups)."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+
+from . import roles
 from .models import Department, User
+
+# What an admin may not change on its own account.
+OWN_RIGHTS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ("name", "code")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -17,3 +32,35 @@ class UserAdmin(BaseUserAdmin):
     )
     list_display = ("username", "display_name", "department", "is_probation", "is_active")
     list_filter = ("department", "groups", "is_probation", "is_active")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deactivate instead (the "active" box): history keeps pointing at the user.
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.pk == request.user.pk:
+            fields += OWN_RIGHTS
+        return fields
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    """The four role groups are the CRM's roles (accounts/roles.py): kept, and kept by name."""
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.name in roles.ALL_ROLES:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.name in roles.ALL_ROLES:
+            fields += ("name",)
+        return fields
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset.exclude(name__in=roles.ALL_ROLES))

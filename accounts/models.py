@@ -4,6 +4,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from crm.errors import DomainError
+
 from . import roles
 
 
@@ -43,6 +45,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.get_full_name() or self.username
+
+    def delete(self, *args, **kwargs):
+        # History points at users: someone who leaves is deactivated (is_active), never deleted.
+        # On PostgreSQL a trigger refuses a DELETE from any client (accounts migration 0004).
+        raise DomainError(str(_("Users are deactivated, never deleted: their history keeps pointing at them.")))
 
     @cached_property
     def role_names(self) -> frozenset[str]:

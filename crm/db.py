@@ -15,3 +15,16 @@ CREATE TRIGGER {name} BEFORE {operations} ON {table} FOR EACH ROW EXECUTE FUNCTI
 """
     drop = f"DROP TRIGGER IF EXISTS {name} ON {table}; DROP FUNCTION IF EXISTS {name}();"
     return create, drop
+
+
+def try_xact_lock(key: str) -> bool:
+    """A PostgreSQL advisory lock held until the current transaction ends, without waiting: False
+    when another transaction holds it (e.g. the same scheduled task running twice at once, from
+    two workers). Always True on other databases (development)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))", [key])
+        return bool(cursor.fetchone()[0])

@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # private, no-store on every logged-in response; the sliding idle timeout.
+    "crm.middleware.AuthenticatedResponseMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -107,22 +109,45 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Every account is a staff member's, with customers' data behind it: 12 characters at least, not
+# close to the username or e-mail, not a common password, not all digits, not the username with
+# digits or symbols around it.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env.int("PASSWORD_MIN_LENGTH", default=12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.UsernameVariantValidator"},
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Login throttling: five failures per username and address lock for an hour.
+# Sessions end after SESSION_IDLE_MINUTES without a request (sliding: crm.middleware), and when
+# the browser closes: office PCs are shared.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# The client's address (crm.net.client_ip): behind TRUSTED_PROXY_COUNT reverse proxies, read from
+# X-Forwarded-For counted from the right; 0 (default) ignores the header and uses REMOTE_ADDR.
+# Used by login throttling and the document download log.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Login throttling (accounts/throttle.py), within the last AXES_COOLOFF_TIME hours: five failures
+# for one username from one address lock that pair; AXES_IP_FAILURE_LIMIT failures from one
+# address, whatever the usernames, lock the address.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_IP_FAILURE_LIMIT = env.int("AXES_IP_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = 1
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_HANDLER = "accounts.throttle.CrmAxesHandler"
+AXES_CLIENT_IP_CALLABLE = "crm.net.client_ip"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -179,12 +204,25 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm@localhost")
 # Celery: Redis when REDIS_URL is set; otherwise tasks run in-process (the embedded default).
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or None
+# No result backend: nothing reads task results, and Redis' result backend retries a lost
+# connection for about 20 seconds inside the web request that queues a task.
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A web request that queues a task fails fast when the broker is unreachable (crm.queue): one
+# connection attempt of at most CELERY_BROKER_TIMEOUT seconds and two quick retries, never the
+# default minute of retries. Workers and beat keep retrying at start-up (they have no user waiting).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_TIMEOUT", default=2.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULE = {
     "nightly-release": {
         "task": "ownership.tasks.nightly_release",
@@ -198,7 +236,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "service.tasks.notify_overdue_requests",
         "schedule": crontab(hour=1, minute=45),  # R6.3: requests past their due day
     },
+    "resume-stalled-imports": {
+        "task": "collection.tasks.resume_stalled_imports",
+        "schedule": crontab(minute="*"),  # R1.2: imports a dead worker or a broker outage left
+    },
+    "nightly-overdue-check": {
+        "task": "ownership.tasks.check_nightly_overdue",
+        "schedule": crontab(minute=30),  # hourly: tell admins when the nightly job missed a night
+    },
 }
+# An import (R1.2) with no progress for this many minutes, and no worker holding it, is handed to
+# a worker again by resume-stalled-imports.
+IMPORT_STALL_MINUTES = env.int("IMPORT_STALL_MINUTES", default=5)
+# The nightly job counts as missed when no run has succeeded for this many hours (/healthz,
+# admins notified, the panel on the release log).
+NIGHTLY_STALE_HOURS = env.int("NIGHTLY_STALE_HOURS", default=26)
+# Where `manage.py backup_create` writes (docs: README "Backup and restore").
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
 
 CACHES = (
     {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -216,8 +270,15 @@ LOGGING = {
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json" if PRODUCTION else "plain"},
     },
+    "filters": {"one_line_refusals": {"()": "crm.logging.OneLineRefusals"}},
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        # Django's own console handler would print every record a second time in development.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["one_line_refusals"]},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 if PRODUCTION:

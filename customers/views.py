@@ -1,6 +1,5 @@
 """Customer pages. Thin: selector (404 for what the user may not see) → form → service."""
 
-import ipaddress
 from typing import Any
 
 from django.contrib import messages
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
+from crm.net import client_ip
 
 from . import sections, services
 from .filters import CustomerFilter, sees_owners
@@ -256,14 +256,6 @@ def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
 # --- R4.1 documents ---------------------------------------------------------------------------
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    raw = request.META.get("REMOTE_ADDR") or ""
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
-
-
 def _uploaded_files(request: HttpRequest) -> list | None:
     """Every file of the request, whatever its field name; None when the request holds more
     files or data than Django accepts to parse."""
@@ -317,7 +309,7 @@ def document_download(request: HttpRequest, pk: int, did: int) -> HttpResponse:
     except OSError as exc:
         raise Http404 from exc
     try:
-        services.document_record_download(document=document, user=request.user, ip=_client_ip(request))
+        services.document_record_download(document=document, user=request.user, ip=client_ip(request))
     except PermissionDenied as exc:
         handle.close()
         raise Http404 from exc
