@@ -67,6 +67,11 @@ class ImportBatch(models.Model):
     checked_at = models.DateTimeField(_("checked"), null=True, blank=True)
     imported_at = models.DateTimeField(_("imported"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # When the running check or import was last handed to a worker (or started inline); empty
+    # while it waits for an unreachable broker. resume-stalled-imports hands it again when nobody
+    # works on it (collection.services.imports_resume_stalled).
+    queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    resume_count = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name = _("import")
@@ -84,6 +89,11 @@ class ImportBatch(models.Model):
     @property
     def is_running(self) -> bool:
         return self.status in (ImportStatus.CHECKING, ImportStatus.IMPORTING)
+
+    @property
+    def is_waiting(self) -> bool:
+        """Running, but no worker has it: the broker could not be reached when it was queued."""
+        return self.is_running and self.queued_at is None
 
     @property
     def progress_percent(self) -> int:

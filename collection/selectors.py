@@ -1,8 +1,14 @@
 """Reads of imports and information reports, always scoped to the requesting user (R6.4)."""
 
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from accounts import roles
 from accounts.models import User
@@ -73,13 +79,43 @@ def progress_key(batch_id: int) -> str:
     return f"collection:import:{batch_id}:progress"
 
 
+def _cached_progress(batch_id: int) -> Any:
+    """The running transaction's (done, total, unix time) from the cache; None when there is none
+    or the cache (Redis) cannot be reached: a page must not fail for a progress bar."""
+    try:
+        return cache.get(progress_key(batch_id))
+    except Exception as exc:
+        logging.getLogger(__name__).warning("import %s: progress not read: %s", batch_id, exc)
+        return None
+
+
 def import_progress(batch: ImportBatch) -> tuple[int, int]:
     """(rows done, rows in all) of a running check or import: the running transaction publishes
     it in the cache (its row updates are not visible before it commits)."""
-    value = cache.get(progress_key(batch.pk))
+    value = _cached_progress(batch.pk)
     if value:
         return int(value[0]), int(value[1])
     return batch.processed_rows, batch.total_rows or batch.estimated_rows
+
+
+def last_progress_at(batch_id: int) -> datetime | None:
+    value = _cached_progress(batch_id)
+    if value and len(value) > 2:
+        return datetime.fromtimestamp(float(value[2]), tz=UTC)
+    return None
+
+
+def import_state(batch: ImportBatch, *, now: datetime | None = None) -> str:
+    """What the progress bar says of a running batch: "waiting" (the broker could not be reached),
+    "stalled" (no progress for IMPORT_STALL_MINUTES: resume-stalled-imports hands it to a worker
+    again) or "running"."""
+    if batch.is_waiting:
+        return "waiting"
+    now = now or timezone.now()
+    latest = max(filter(None, [batch.queued_at, last_progress_at(batch.pk)]), default=None)
+    if latest is not None and latest < now - timedelta(minutes=settings.IMPORT_STALL_MINUTES):
+        return "stalled"
+    return "running"
 
 
 def can_export_customers(user: User) -> bool:

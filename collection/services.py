@@ -14,13 +14,14 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -28,6 +29,7 @@ from django.utils.translation import gettext as _
 from accounts import roles
 from accounts.models import User
 from crm.errors import DomainError, PermissionDenied
+from crm.queue import enqueue
 from customers.models import Contact, Customer, Source
 from customers.selectors import customers_visible_to
 from notifications.services import Message, notify_many
@@ -53,6 +55,7 @@ from .selectors import (
     can_manage_import,
     can_publish_report,
     can_write_findings,
+    last_progress_at,
     progress_key,
 )
 
@@ -62,6 +65,43 @@ LARGE_ROWS = 10_000  # from this many rows, checking and importing run as Celery
 CHUNK = 2000
 IMPORTS_DIR = "imports"
 PROGRESS_TTL = 3600
+RUNNING = (ImportStatus.CHECKING, ImportStatus.IMPORTING)
+
+
+# --- Progress and hand-over to the worker ------------------------------------------------------------
+
+
+def _progress(batch_id: int, done: int, total: int) -> None:
+    """Publish a running transaction's progress (its row updates are invisible until it commits).
+    Best effort: the cache (Redis) being down must not fail the import."""
+    try:
+        cache.set(progress_key(batch_id), (done, total, time.time()), PROGRESS_TTL)
+    except Exception as exc:
+        logger.warning("import %s: progress not published: %s", batch_id, exc)
+
+
+def _progress_clear(batch_id: int) -> None:
+    try:
+        cache.delete(progress_key(batch_id))
+    except Exception as exc:
+        logger.warning("import %s: progress not cleared: %s", batch_id, exc)
+
+
+def _hand_to_worker(batch: ImportBatch) -> None:
+    """Queue the batch's running step once the caller's transaction commits. When the broker
+    cannot be reached the batch stays running with no `queued_at`: the page says it waits, and
+    imports_resume_stalled queues it once the broker is back."""
+    from .tasks import import_check_task, import_run_task
+
+    task = import_check_task if batch.status == ImportStatus.CHECKING else import_run_task
+    pk = batch.pk
+
+    def publish() -> None:
+        if not enqueue(task, pk):
+            ImportBatch.objects.filter(pk=pk, status__in=RUNNING).update(queued_at=None)
+            batch.queued_at = None
+
+    transaction.on_commit(publish)
 
 
 # --- Imports: upload ------------------------------------------------------------------------------
@@ -169,12 +209,10 @@ def import_check(
         batch.processed_rows = 0
         batch.error = ""
         batch.as_task = batch.estimated_rows >= LARGE_ROWS
-        batch.save(update_fields=["mapping", "status", "processed_rows", "error", "as_task"])
+        batch.queued_at = now or timezone.now()
+        batch.save(update_fields=["mapping", "status", "processed_rows", "error", "as_task", "queued_at"])
         if batch.as_task:
-            from .tasks import import_check_task
-
-            pk = batch.pk
-            transaction.on_commit(lambda: import_check_task.delay(pk))
+            _hand_to_worker(batch)
     if not batch.as_task:
         batch = import_check_run(batch_id=batch.pk, now=now)
     return batch
@@ -279,7 +317,7 @@ def _failed_unexpectedly(batch_id: int, running: str, back_to: str) -> ImportBat
     with translation.override(batch.language):
         message = _("The import stopped on an unexpected error; nothing was saved. Try again, or tell an admin.")
     ImportBatch.objects.filter(pk=batch_id, status=running).update(status=back_to, error=message)
-    cache.delete(progress_key(batch_id))
+    _progress_clear(batch_id)
     return ImportBatch.objects.get(pk=batch_id)
 
 
@@ -347,7 +385,7 @@ def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBa
                         objs.append(row)
                     ImportRow.objects.bulk_create(objs, batch_size=CHUNK)
                     total += len(objs)
-                    cache.set(progress_key(batch.pk), (total, max(total, estimate)), PROGRESS_TTL)
+                    _progress(batch.pk, total, max(total, estimate))
             except (parsing.FileUnreadable, OSError) as exc:
                 message = exc.message if isinstance(exc, parsing.FileUnreadable) else _("The uploaded file is gone.")
                 batch.rows.all().delete()
@@ -355,7 +393,7 @@ def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBa
                 batch.error = message
                 batch.save(update_fields=["status", "error"])
                 transaction.on_commit(lambda: _remove_file(batch))
-                cache.delete(progress_key(batch.pk))
+                _progress_clear(batch.pk)
                 return batch
         if total == 0:
             batch.status = ImportStatus.FAILED
@@ -373,7 +411,7 @@ def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBa
         batch.as_task = total >= LARGE_ROWS or batch.as_task
         batch.duration_ms = int((time.monotonic() - started) * 1000)
         batch.save()
-    cache.delete(progress_key(batch.pk))
+    _progress_clear(batch.pk)
     return batch
 
 
@@ -397,12 +435,10 @@ def import_start(*, batch: ImportBatch, user: User, now: datetime | None = None)
         batch.status = ImportStatus.IMPORTING
         batch.imported_by = user
         batch.error = ""
-        batch.save(update_fields=["status", "imported_by", "error"])
+        batch.queued_at = now or timezone.now()
+        batch.save(update_fields=["status", "imported_by", "error", "queued_at"])
         if batch.as_task:
-            from .tasks import import_run_task
-
-            pk = batch.pk
-            transaction.on_commit(lambda: import_run_task.delay(pk))
+            _hand_to_worker(batch)
     if not batch.as_task:
         batch = import_run(batch_id=batch.pk, now=now)
     return batch
@@ -446,7 +482,7 @@ def _import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
             with translation.override(batch.language):
                 rows = list(batch.rows.filter(verdict=Verdict.NEW).order_by("number"))
                 total = len(rows)
-                cache.set(progress_key(batch.pk), (0, total), PROGRESS_TTL)
+                _progress(batch.pk, 0, total)
                 payload, keep = [], []
                 for start in range(0, total, CHUNK):
                     part = rows[start : start + CHUNK]
@@ -473,7 +509,7 @@ def _import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
                                 "contacts": _contacts(row.data),
                             }
                         )
-                    cache.set(progress_key(batch.pk), (min(start + CHUNK, total) // 2, total), PROGRESS_TTL)
+                    _progress(batch.pk, min(start + CHUNK, total) // 2, total)
                 ids = customers_import_into_pool(rows=payload, department_id=batch.department_id, user=user, now=now)
                 changed = [row for row in rows if row.verdict != Verdict.NEW]
                 if changed:
@@ -509,8 +545,40 @@ def _import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
         )
         batch = ImportBatch.objects.get(pk=batch_id)
     finally:
-        cache.delete(progress_key(batch_id))
+        _progress_clear(batch_id)
     return batch
+
+
+def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
+    """R1.2: hand every check or import that nobody works on to a worker again: those waiting for
+    an unreachable broker, and those with no progress for IMPORT_STALL_MINUTES (a worker died)
+    whose row no worker holds. Run every minute by beat; safe twice and beside live workers: a
+    batch a worker holds is skipped (SKIP LOCKED), and a task delivered twice finds the batch no
+    longer running. Returns the ids handed over."""
+    now = now or timezone.now()
+    threshold = now - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+    candidates = list(
+        ImportBatch.objects.filter(status__in=RUNNING)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=threshold))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    resumed = []
+    for pk in candidates:
+        progressed = last_progress_at(pk)
+        if progressed is not None and progressed >= threshold:
+            continue  # a worker is on it (its transaction publishes progress)
+        with transaction.atomic():
+            batch = ImportBatch.objects.select_for_update(skip_locked=True).filter(pk=pk, status__in=RUNNING).first()
+            if batch is None:
+                continue  # a worker holds its row, or it ended meanwhile
+            logger.warning("import %s %s: nobody works on it, handed to a worker again", pk, batch.status)
+            batch.queued_at = now
+            batch.resume_count += 1
+            batch.save(update_fields=["queued_at", "resume_count"])
+            _hand_to_worker(batch)
+        resumed.append(pk)
+    return resumed
 
 
 def _as_clean(row: ImportRow) -> parsing.CleanRow:

@@ -5,6 +5,7 @@ service → message. DomainError → its message; PermissionDenied goes on to Dj
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.db.models import OuterRef, Q, Subquery
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import User
 from crm.dates import local_today, start_of_local_day
 from crm.errors import DomainError, PermissionDenied
+from crm.middleware import passive
 from crm.pagination import capped_page, id_param
 from crm.spreadsheets import csv_response, xlsx_response
 from customers.filters import CustomerFilter
@@ -35,6 +37,29 @@ FORMATS = ("xlsx", "csv")
 
 
 # --- Imports (R1.2) --------------------------------------------------------------------------------
+
+
+def _say_if_waiting(request: HttpRequest, batch) -> None:
+    """The batch was handed to the worker but the broker could not be reached: it waits, and
+    resume-stalled-imports queues it once the broker is back."""
+    if batch.is_waiting:
+        messages.warning(
+            request,
+            _(
+                "The background task queue cannot be reached right now. Your file is kept and waits: "
+                "the work starts by itself once the queue is back."
+            ),
+        )
+
+
+def _progress_context(batch) -> dict[str, Any]:
+    done, total = selectors.import_progress(batch)
+    return {
+        "progress": (done, total),
+        "percent": min(100, round(100 * done / total)) if total else 0,
+        "progress_state": selectors.import_state(batch),
+        "stall_minutes": settings.IMPORT_STALL_MINUTES,
+    }
 
 
 @require_http_methods(GET)
@@ -85,9 +110,11 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 if batch.mapping.get("name") is not None:
                     # The columns were recognised: check right away, the preview shows the verdicts.
                     try:
-                        services.import_check(batch=batch, user=user, mapping=batch.mapping)
+                        batch = services.import_check(batch=batch, user=user, mapping=batch.mapping)
                     except DomainError as exc:
                         messages.warning(request, exc.message)
+                    else:
+                        _say_if_waiting(request, batch)
                 else:
                     messages.info(request, _("Choose which column holds what, then check the rows."))
                 return redirect("collection:import_detail", pk=batch.pk)
@@ -133,10 +160,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ]
         ctx.update(page_obj=page, verdict=verdict, visible_ids=visible, mapped=mapped)
     if batch.is_running:
-        ctx["progress"] = selectors.import_progress(batch)
+        ctx.update(_progress_context(batch))
     return render(request, "collection/import_detail.html", ctx)
 
 
+@passive
 @require_http_methods(GET)
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The progress bar, polled by htmx every second; when the work is over the page reloads."""
@@ -145,13 +173,7 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
         response = HttpResponse(status=204)
         response["HX-Refresh"] = "true"
         return response
-    done, total = selectors.import_progress(batch)
-    percent = min(100, round(100 * done / total)) if total else 0
-    return render(
-        request,
-        "collection/_import_progress.html",
-        {"batch": batch, "progress": (done, total), "percent": percent},
-    )
+    return render(request, "collection/_import_progress.html", {"batch": batch, **_progress_context(batch)})
 
 
 @require_POST
@@ -160,9 +182,11 @@ def import_check(request: HttpRequest, pk: int) -> HttpResponse:
     form = MappingForm(request.POST, headers=batch.headers)
     form.is_valid()
     try:
-        services.import_check(batch=batch, user=request.user, mapping=form.mapping())
+        batch = services.import_check(batch=batch, user=request.user, mapping=form.mapping())
     except DomainError as exc:
         messages.error(request, exc.message)
+    else:
+        _say_if_waiting(request, batch)
     return redirect("collection:import_detail", pk=batch.pk)
 
 
@@ -178,6 +202,8 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("%(n)d customers imported into the pool.") % {"n": batch.imported_count})
         elif batch.error:
             messages.error(request, batch.error)
+        else:
+            _say_if_waiting(request, batch)
     return redirect("collection:import_detail", pk=batch.pk)
 
 

@@ -1,19 +1,28 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from collection.models import ImportBatch, ImportStatus
-from collection.services import import_check_run, import_run
+from collection.services import import_check_run, import_run, imports_resume_stalled
 
 
 class Command(BaseCommand):
     help = (
         "Run the checks and imports (R1.2) left 'checking' or 'importing', e.g. after a Celery worker "
-        "died: the same services the tasks call; a batch already finished is left alone."
+        "died: the same services the tasks call; a batch already finished is left alone. With "
+        "--stalled, do what the scheduled task resume-stalled-imports does instead: hand to a worker "
+        "the ones nobody works on (waiting for the broker, or no progress for IMPORT_STALL_MINUTES)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("batch_ids", nargs="*", type=int, help="only these batches (default: every stuck one)")
+        parser.add_argument("--stalled", action="store_true", help="queue the stalled ones for a worker")
 
-    def handle(self, *args, batch_ids=(), **options):
+    def handle(self, *args, batch_ids=(), stalled=False, **options):
+        if stalled:
+            if batch_ids:
+                raise CommandError("--stalled takes no batch ids")
+            resumed = imports_resume_stalled()
+            self.stdout.write(f"handed to a worker: {resumed or 'none'}")
+            return
         qs = ImportBatch.objects.filter(status__in=(ImportStatus.CHECKING, ImportStatus.IMPORTING))
         if batch_ids:
             qs = qs.filter(pk__in=batch_ids)
