@@ -7,4 +7,9 @@ class OwnershipConfig(AppConfig):
     verbose_name = _("Ownership and pool")
 
     def ready(self) -> None:
+        from crm.health import register_health_check
+
         from . import sections  # noqa: F401  (registers the ownership section of the customer file)
+        from .monitoring import nightly_health
+
+        register_health_check("nightly", nightly_health)

@@ -36,6 +36,7 @@ from .forms import (
     ReleaseNoteForm,
 )
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings
+from .monitoring import nightly_status
 
 GET = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
@@ -455,7 +456,12 @@ def release_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "ownership/release_log.html",
-        {"filter": filter_form, "page": page, "show_department": request.user.is_admin_role},
+        {
+            "filter": filter_form,
+            "page": page,
+            "show_department": request.user.is_admin_role,
+            "nightly": nightly_status(),
+        },
     )
 
 
@@ -505,7 +511,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         day.owners = sorted(owners.values(), key=lambda r: (-r["total"], str(r["owner"])))
         day.no_deal = sum(r["no_deal"] for r in day.owners)
         day.no_sale = sum(r["no_sale"] for r in day.owners)
-    return render(request, "ownership/preview.html", {"days": days, "run": selectors.last_run()})
+    return render(request, "ownership/preview.html", {"days": days, "nightly": nightly_status()})
 
 
 @require_http_methods(GET)

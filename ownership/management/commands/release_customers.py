@@ -1,12 +1,23 @@
+import logging
 from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ownership.nightly import nightly_release
 
+log = logging.getLogger(__name__)
+
+# Exit statuses, for cron and operators: 0 the job ran; 1 it failed (nothing was changed: the run
+# is one transaction); 3 it was skipped because another run held the lock (nothing was changed).
+EXIT_FAILED = 1
+EXIT_SKIPPED = 3
+
 
 class Command(BaseCommand):
-    help = "Run the nightly ownership job (R5.2, R5.4, R5.10, R7.3) as of a date; --dry-run changes nothing."
+    help = (
+        "Run the nightly ownership job (R5.2, R5.4, R5.10, R7.3) as of a date; --dry-run changes nothing. "
+        f"Exits 0 when it ran, {EXIT_FAILED} when it failed, {EXIT_SKIPPED} when another run was in progress."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--as-of", help="YYYY-MM-DD (default: today in Asia/Shanghai)")
@@ -17,11 +28,14 @@ class Command(BaseCommand):
             day = date.fromisoformat(as_of) if as_of else None
         except ValueError as exc:
             raise CommandError(f"--as-of must be YYYY-MM-DD, not {as_of!r}") from exc
-        result = nightly_release(as_of=day, dry_run=dry_run, triggered_by="command")
+        try:
+            result = nightly_release(as_of=day, dry_run=dry_run, triggered_by="command")
+        except Exception as exc:
+            log.exception("nightly release failed")
+            raise CommandError(f"The nightly run failed and changed nothing: {exc}", returncode=EXIT_FAILED) from exc
         run = result.run
         if run.skipped:
-            self.stdout.write(self.style.WARNING("Another run is in progress; this one changed nothing."))
-            return
+            raise CommandError("Another run is in progress; this one changed nothing.", returncode=EXIT_SKIPPED)
         verb = "would release" if dry_run else "released"
         self.stdout.write(
             f"As of {run.as_of}: {verb} {run.released} customers "
