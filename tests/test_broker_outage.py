@@ -250,7 +250,8 @@ def test_a_stalled_import_shows_stalled_and_is_resumed_automatically(
     zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "Stalled" not in zh and 'data-state="stalled"' in zh
 
-    assert services.imports_resume_stalled() == [batch.pk]  # the beat task, every minute
+    with django_capture_on_commit_callbacks(execute=True):  # the task is queued once this commits
+        assert services.imports_resume_stalled() == [batch.pk]  # the beat task, every minute
     batch.refresh_from_db()
     assert batch.status == ImportStatus.DONE and batch.resume_count == 1 and Customer.objects.count() == 3
     assert services.imports_resume_stalled() == []  # safe twice
