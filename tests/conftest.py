@@ -73,6 +73,15 @@ def _celery_eager():
     app.conf.task_always_eager, app.conf.task_eager_propagates = old
 
 
+@pytest.fixture
+def broker_at():
+    """`broker_at(url)`: the project's Celery app, with its real settings, publishes to that broker
+    (not in-process) until the test ends. tests/broker_helpers.py."""
+    from .broker_helpers import broker_at_fixture
+
+    yield from broker_at_fixture()
+
+
 # --- Departments ---------------------------------------------------------------------------
 
 

@@ -9,7 +9,6 @@ is back, and hands over any check or import nobody works on any more."""
 import io
 import socket
 import threading
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -27,46 +26,12 @@ from crm.celery import app
 from crm.queue import enqueue
 from customers.models import Customer
 
+from .broker_helpers import broker_back, closed_port
 from .collection_helpers import csv_bytes, generated_rows
 
 pytestmark = pytest.mark.usefixtures("english")
 
 WAITING = "The background task queue cannot be reached right now."
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def _reset_pools() -> None:
-    # The app keeps a connection pool for the URL it first used (Celery internals: no public API
-    # rebuilds it for a changed broker_url).
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def broker_at() -> Iterator[Callable[[str], None]]:
-    """Point the project's Celery app at `url` and really publish (not in-process)."""
-    saved = app.conf.broker_url, app.conf.task_always_eager
-
-    def point(url: str) -> None:
-        _reset_pools()
-        app.conf.broker_url = url
-        app.conf.task_always_eager = False
-
-    yield point
-    _reset_pools()
-    app.conf.broker_url, app.conf.task_always_eager = saved
-
-
-def broker_back() -> None:
-    """The broker answers again; the tests have no worker process, so tasks run in-process."""
-    app.conf.task_always_eager = True
 
 
 @pytest.fixture
