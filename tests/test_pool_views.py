@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
 
 from accounts import roles
 from crm.dates import local_today
@@ -355,9 +356,9 @@ def test_r5_11_preview_lists_the_next_seven_runs_per_day_and_salesperson(
     assert sum(d.total for d in days) == 5
 
     page = response.content.decode()
-    # The last nightly run is shown.
-    assert response.context["run"].as_of == date(2026, 3, 2)
-    assert "2026-03-02" in page
+    # The last successful nightly run is shown.
+    assert response.context["nightly"].last.as_of == date(2026, 3, 2)
+    assert 'data-state="ok"' in page and "2026-03-02" in page
     assert reverse("ownership:preview_day", args=["2026-03-05"]) + f"?owner={owner.pk}" in page
 
     # The drill-down: the customers of a night, of one salesperson.
@@ -369,7 +370,9 @@ def test_r5_11_preview_lists_the_next_seven_runs_per_day_and_salesperson(
 
 def test_preview_without_any_run_says_so(client_for, manager):
     response = client_for(manager).get(reverse("ownership:preview"))
-    assert response.context["run"] is None
+    assert response.context["nightly"].last is None
+    with translation.override("zh-hans"):
+        assert translation.gettext("The nightly job has not completed a run yet.") in response.content.decode()
 
 
 # --- R7.3 the release log ------------------------------------------------------------------------------------
