@@ -152,6 +152,8 @@ AXES_CLIENT_IP_CALLABLE = "crm.net.client_ip"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Date and datetime inputs render ISO in every language (crm/formats/__init__.py says why).
+FORMAT_MODULE_PATH = ["crm.formats"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

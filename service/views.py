@@ -196,9 +196,10 @@ def _detail(request: HttpRequest, req: ServiceRequest, **forms: Any) -> HttpResp
             ctx["solve_form"] = forms.get("solve_form") or SolveForm()
         if req.outcome in ("", Outcome.REFERRED):
             ctx["refer_form"] = forms.get("refer_form") or ReferForm(people=_people_for_referral(user, req))
-            ctx["plan_form"] = forms.get("plan_form") or PlanForm()
+            # Pre-filled with the due day the time standard gives (R6.3), a date the plan may keep.
+            ctx["plan_form"] = forms.get("plan_form") or PlanForm(initial={"expected_on": max(req.due_on, today)})
         if req.outcome == Outcome.PLAN:
-            ctx["move_form"] = forms.get("move_form") or MoveForm()
+            ctx["move_form"] = forms.get("move_form") or MoveForm(initial={"new_date": req.expected_on or req.due_on})
         if req.outcome in (Outcome.REFERRED, Outcome.PLAN):
             ctx["close_form"] = forms.get("close_form") or CloseForm()
     if req.is_open and can_help:
