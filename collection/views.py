@@ -400,7 +400,7 @@ def _report_context(request: HttpRequest, report, *, task_form=None) -> dict[str
         search_results = list(
             customers_visible_to(user)
             .filter(pk__in=customers_visible_to(author).values("pk"))
-            .filter(customer_search_q(q))
+            .filter(customer_search_q(q, user=user))
             .exclude(pk__in=[link.customer_id for link in links])
             .select_related("owner")
             .order_by("name", "id")[:10]

@@ -98,7 +98,7 @@ class CustomerFilter(django_filters.FilterSet):
             del self.filters["in_pool"]
 
     def filter_search(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        return queryset.filter(customer_search_q(value)) if value else queryset
+        return queryset.filter(customer_search_q(value, user=self.user)) if value else queryset
 
     def filter_ordering(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
         return queryset.order_by(*ORDERINGS[value]) if value in ORDERINGS else queryset

@@ -50,6 +50,17 @@ def can_see_file(user: User, customer: Customer) -> bool:
     return customer.owner_id == user.pk
 
 
+def file_visible_q(user: User, *, prefix: str = "") -> Q:
+    """`can_see_file` as a query condition, on customers (or, with prefix="customer__", on their
+    contacts or documents): the owner, its department's managers, admins."""
+    if user.is_admin_role:
+        # Always true, yet not the empty Q(), which an OR would drop.
+        return Q(**{f"{prefix}pk__isnull": False})
+    if user.is_manager:
+        return Q(**{f"{prefix}department_id": user.department_id}) if user.department_id else Q(pk__in=[])
+    return Q(**{f"{prefix}owner_id": user.pk})
+
+
 def can_see_sales_and_credit(user: User, customer: Customer) -> bool:
     """R6.4 "finance (sales and credit)": orders, payments, receivables, tier and the credit status
     with its history; finance sees them company-wide (it confirms every payment)."""

@@ -31,7 +31,7 @@ from .models import (
     DocumentDownload,
     DocumentKind,
 )
-from .selectors import EXPIRY_WARNING_DAYS, can_edit, can_see_file
+from .selectors import EXPIRY_WARNING_DAYS, can_edit, can_see_file, file_visible_q
 from .uploads import SNIFF_BYTES, sanitize_filename, sniff
 from .validators import normalize_company_name, normalize_credit_code, normalize_phone
 
@@ -265,11 +265,20 @@ def customer_record_contact(*, customer: Customer, at: datetime, next_follow_up_
 
 
 PHONE_MATCH_CAP = 1000
+PHONE_FULL_MIN_DIGITS = 7  # a whole number: a landline without area code has 7 digits
 
 
-def customer_search_q(query: str) -> Q:
+def customer_search_q(query: str, *, user: User) -> Q:
     """The search box (R5.7): name substring of two characters or more, phone digits, credit
     code prefix. On PostgreSQL the name part is served by the bigram index (see migrations).
+
+    R6.4: a search matches only on what the searcher may see of a customer, or it would tell
+    who owns a phone number it was never shown. Name and credit code are on every card it sees.
+    Contact phones: by prefix where it sees the contacts in full (`can_see_file`: its own
+    customers, a manager its department's, admins; a pool whose department shows phones
+    unmasked); on a pool card that masks them (138****8000), by the full number only, since a
+    prefix would reveal the hidden digits one at a time; finance, which sees sales and credit
+    but not contacts, never finds an owned customer by phone.
 
     Phone matches are looked up first, as a capped list of ids: an `OR pk IN (subquery)` would
     stop PostgreSQL from combining the three indexes and walk the whole pool instead."""
@@ -284,8 +293,15 @@ def customer_search_q(query: str) -> Q:
         cond |= Q(credit_code__startswith=code)
     digits = normalize_phone(query)
     if len(digits) >= 4 and digits == query.replace("-", "").replace(" ", "").lstrip("+"):
+        pool = Q(customer__owner__isnull=True)
+        # The department's pool setting (ownership.PoolSettings); no settings row masks.
+        unmasked_pool = pool & Q(customer__department__pool_settings__mask_pool_contacts=False)
+        seen = file_visible_q(user, prefix="customer__") | unmasked_pool
+        if len(digits) >= PHONE_FULL_MIN_DIGITS:
+            seen |= pool & Q(phone_digits=digits)
         ids = list(
             Contact.objects.filter(phone_digits__startswith=digits)
+            .filter(seen)
             .order_by()
             .values_list("customer_id", flat=True)
             .distinct()[:PHONE_MATCH_CAP]

@@ -143,7 +143,7 @@ class PoolFilter(DateRangeMixin, forms.Form):
             return qs.none()
         data = self.cleaned_data if self.is_bound else {}
         if data.get("q"):
-            qs = qs.filter(customer_search_q(data["q"]))
+            qs = qs.filter(customer_search_q(data["q"], user=self.user))
         if data.get("department"):
             qs = qs.filter(department=data["department"])
         for name in ("tier", "industry", "source", "city", "release_reason"):

@@ -18,8 +18,7 @@ from accounts.models import Department, User
 from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import id_param
-from customers.models import Customer
-from customers.selectors import customer_for_user
+from customers.selectors import customer_for_user, customers_visible_to
 from customers.services import customer_search_q
 
 from . import selectors, services
@@ -189,7 +188,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         if data.get("salesperson"):
             qs = qs.filter(salesperson=data["salesperson"])
         if data.get("q"):
-            qs = qs.filter(customer__in=Customer.objects.filter(customer_search_q(data["q"].strip())))
+            qs = qs.filter(
+                customer__in=customers_visible_to(request.user).filter(
+                    customer_search_q(data["q"].strip(), user=request.user)
+                )
+            )
         if data.get("date_from"):
             qs = qs.filter(deal_date__gte=data["date_from"])
         if data.get("date_to"):

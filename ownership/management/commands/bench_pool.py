@@ -777,7 +777,7 @@ class Command(BaseCommand):
         qs = base
         for key, value in params.items():
             if key == "q":
-                qs = qs.filter(customer_search_q(value))
+                qs = qs.filter(customer_search_q(value, user=user))
             elif key == "is_problem":
                 qs = qs.filter(is_problem=value == "yes")
             elif key == "released_from":
