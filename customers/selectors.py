@@ -1,5 +1,6 @@
 """Reads of customers, always scoped to the requesting user (R6.4)."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db.models import Q, QuerySet
@@ -8,6 +9,7 @@ from django.http import Http404
 from accounts.models import User
 
 from .models import Contact, Customer, CustomerDocument
+from .validators import normalize_company_name, normalize_credit_code, normalize_phone
 
 EXPIRY_WARNING_DAYS = 30  # R4.1: documents expiring within this many days are flagged
 
@@ -137,3 +139,106 @@ def customers_with_expiring_documents(*, customer_ids: list[int], today: date) -
         .values_list("customer_id", flat=True)
         .distinct()
     )
+
+
+# --- R6.1: the customer a service request is logged against ------------------------------------
+
+LOG_PICK_LIMIT = 10  # results shown
+LOG_PICK_CANDIDATES = 50  # rows read from the index before ranking
+LOG_PHONE_MIN_DIGITS = 7  # a whole number: a landline without area code has 7 digits
+
+
+@dataclass(frozen=True)
+class CustomerBrief:
+    """All that a member of staff who does not see a customer's file may know of it in order to
+    log a request against it (R6.1 within R6.4): its name, department and owner's name (empty in
+    the pool). No contacts, credit code, tier or anything else of the file."""
+
+    pk: int
+    name: str
+    department: str
+    owner: str
+
+
+def may_log_requests(user: User) -> bool:
+    """R6.1: every member of staff who receives a visit, call, consultation or complaint logs it."""
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and (user.is_salesperson or user.is_manager or user.is_finance or user.is_admin_role)
+    )
+
+
+def brief_of(customer: Customer) -> CustomerBrief:
+    return CustomerBrief(
+        pk=customer.pk,
+        name=customer.name,
+        department=str(customer.department) if customer.department_id else "",
+        owner=str(customer.owner) if customer.owner_id else "",
+    )
+
+
+def customers_to_log_against(*, user: User, query: str) -> tuple[list[CustomerBrief], bool]:
+    """R6.1: whoever takes a complaint logs it against the company's customer, whoever owns it, so
+    every member of staff searches every department's customers here. R6.4 still holds for what
+    the search matches on and what it returns: the name (two characters or more, as anywhere);
+    the credit code only whole (18 characters); a contact's phone only as the whole number, never
+    a prefix, and the number itself is never shown. Whoever holds a caller's whole number learns
+    which company it belongs to and who owns it, which is what the call needs; nobody can list the
+    numbers of a colleague's customers or complete a partial one. Returns at most LOG_PICK_LIMIT
+    briefs (exact names first) and whether more matched (then the user types more)."""
+    from .search import name_contains_q
+
+    query = (query or "").strip()[:100]
+    if not may_log_requests(user) or not query or "\x00" in query:
+        return [], False
+    cond = name_contains_q(query)
+    code = normalize_credit_code(query)
+    if len(code) == 18 and code.isascii() and code.isalnum():
+        cond |= Q(credit_code=code)
+    digits = normalize_phone(query)
+    if len(digits) >= LOG_PHONE_MIN_DIGITS and digits == query.replace("-", "").replace(" ", "").lstrip("+"):
+        ids = list(
+            Contact.objects.filter(phone_digits=digits)
+            .order_by()
+            .values_list("customer_id", flat=True)
+            .distinct()[:LOG_PICK_CANDIDATES]
+        )
+        if ids:
+            cond |= Q(pk__in=ids)
+    base = (
+        Customer.objects.select_related("owner", "department")
+        .only(
+            "pk",
+            "name",
+            "name_key",
+            "owner",
+            "department",
+            "department__name",
+            "owner__display_name",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+        )
+        .order_by()
+    )
+    key = normalize_company_name(query)
+    # The exact name first (its own index), then the other matches. No ORDER BY for those: a
+    # common pair of characters (公司) matches much of a million rows, and sorting them all would
+    # cost more than reading the first candidates the index gives; they are ranked here.
+    exact = list(base.filter(name_key=key)[:LOG_PICK_LIMIT]) if key else []
+    others = list(base.filter(cond).exclude(pk__in=[c.pk for c in exact])[:LOG_PICK_CANDIDATES])
+    others.sort(key=lambda c: (not c.name_key.startswith(key), len(c.name), c.name, c.pk))
+    found = exact + others
+    return [brief_of(c) for c in found[:LOG_PICK_LIMIT]], len(found) > LOG_PICK_LIMIT
+
+
+def customer_to_log_against(*, user: User, pk: int) -> Customer:
+    """A customer of the company that `user` may log a request against (R6.1), or 404. The
+    caller shows it only as a CustomerBrief unless `customers_visible_to` also holds."""
+    if not may_log_requests(user):
+        raise Http404
+    try:
+        return Customer.objects.select_related("owner", "department").get(pk=pk)
+    except (Customer.DoesNotExist, ValueError, OverflowError) as exc:
+        raise Http404 from exc

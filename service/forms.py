@@ -50,9 +50,14 @@ class RequestForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, known_customer: bool = False, can_register: bool = True, **kwargs) -> None:
+    def __init__(
+        self, *args, known_customer: bool = False, can_register: bool = True, picked: bool = False, **kwargs
+    ) -> None:
+        """known_customer: the form comes from the customer's page (no caller company, no
+        registration); picked: a customer was chosen in the form's search (R6.1)."""
         super().__init__(*args, **kwargs)
         self.known_customer = known_customer
+        self.picked = picked
         if known_customer:
             for name in ("caller_company", "register"):
                 del self.fields[name]
@@ -72,7 +77,7 @@ class RequestForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if self.known_customer or cleaned.get("register"):
+        if self.known_customer or self.picked or cleaned.get("register"):
             return cleaned
         if not any((cleaned.get(k) or "").strip() for k in ("caller_name", "caller_phone", "caller_company")):
             self.add_error(

@@ -1,7 +1,8 @@
 """Reads of service requests, always scoped to the requesting user (R6.1, R6.4).
 
-A request is seen by its responsible person, its helpers, the managers of its department and of
-the department handling it, the current owner of its customer, and admins."""
+A request is seen by its responsible person, its helpers, the managers of its department, of
+the department handling it and of its customer's department, the current owner of its customer,
+and admins."""
 
 from datetime import date
 
@@ -24,6 +25,8 @@ def _scope(user: User) -> Q | None:
     cond = Q(responsible=user) | Q(helped) | Q(customer__owner=user)
     if user.is_manager and user.department_id:
         cond |= Q(department_id=user.department_id) | Q(handling_department_id=user.department_id)
+        # R6.1: a complaint someone in another department logged about one of its customers.
+        cond |= Q(customer__department_id=user.department_id)
     return cond
 
 

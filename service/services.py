@@ -20,7 +20,7 @@ from accounts.models import Department, User
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
 from customers.models import Customer
-from customers.selectors import customers_visible_to
+from customers.selectors import may_log_requests
 from notifications.services import Message, notify, notify_many
 from ownership.services import customer_register
 
@@ -95,10 +95,6 @@ def _require_responsible(user: User, request: ServiceRequest) -> None:
         )
 
 
-def _can_log(user: User) -> bool:
-    return user.is_active and (user.is_salesperson or user.is_manager or user.is_finance or user.is_admin_role)
-
-
 # --- Logging (R6.1) ---------------------------------------------------------------------------
 
 
@@ -114,7 +110,7 @@ def request_log(
     responsible person until it is closed. An unknown caller may be registered as a customer in the
     same step (R5.1: duplicate check, first-inquiry ownership); a refused registration logs nothing."""
     now = now or timezone.now()
-    if not _can_log(user):
+    if not may_log_requests(user):
         raise PermissionDenied(_("Your role does not log service requests."))
     if data.kind not in RequestKind.values:
         raise DomainError(_("Choose the type of request."))
@@ -136,8 +132,9 @@ def request_log(
             caller["caller_name"] = caller["caller_name"] or str(contact.get("name") or "")[:60]
             caller["caller_phone"] = caller["caller_phone"] or str(contact.get("phone") or "")[:30]
         elif customer is not None:
-            if not customers_visible_to(user).filter(pk=customer.pk).exists():
-                raise PermissionDenied(_("You may not log requests for this customer."))
+            # R6.1: whoever receives a complaint logs it against the customer, whoever owns it
+            # (the customer's file stays the owner's: the logger sees its request, not the file).
+            customer = Customer.objects.select_related("owner").get(pk=customer.pk)
         elif not any(caller.values()):
             raise DomainError(_("Say who is asking: a customer, or the caller's name, phone or company."))
         department_id = user.department_id or (customer.department_id if customer is not None else None)
@@ -155,7 +152,26 @@ def request_log(
             **caller,
         )
         _event(request, EventKind.LOGGED, user, now)
+        if registration is None and customer is not None and customer.owner_id not in (None, user.pk):
+            _tell_owner(request, customer=customer, logger=user, now=now)
     return request
+
+
+def _tell_owner(request: ServiceRequest, *, customer: Customer, logger: User, now: datetime) -> None:
+    """R6.1: a request someone else logged about my customer reaches me (I see it on the
+    customer's file); the logger stays responsible for it."""
+    assert customer.owner is not None
+    notify(
+        recipient=customer.owner,
+        kind="service_about_customer",
+        text=_(
+            "%(who)s logged a %(kind)s about your customer %(name)s (service request #%(id)d) and is responsible "
+            "for it until it is closed."
+        )
+        % {"who": logger, "kind": request.get_kind_display(), "name": customer.name, "id": request.pk},
+        url=_url(request),
+        now=now,
+    )
 
 
 # --- Later words (R6.5) ------------------------------------------------------------------------

@@ -7,6 +7,7 @@ app_name = "service"
 urlpatterns = [
     path("", views.request_list, name="list"),
     path("new/", views.request_new, name="new"),
+    path("new/customers/", views.customer_pick, name="customer_pick"),
     path("settings/", views.service_settings, name="settings"),
     path("<int:pk>/", views.request_detail, name="detail"),
     path("<int:pk>/note/", views.request_note, name="note"),

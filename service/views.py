@@ -1,9 +1,11 @@
 """Customer service pages (R6). Thin: selector (404 for what the user may not see) → form →
 service → message → redirect. DomainError → its message; PermissionDenied goes on to Django (403)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.core import signing
 from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,7 +18,15 @@ from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import capped_page, id_param
 from customers.forms import CustomerRegisterForm
-from customers.selectors import customer_for_user, customers_visible_to
+from customers.models import Customer
+from customers.selectors import (
+    CustomerBrief,
+    brief_of,
+    customer_for_user,
+    customer_to_log_against,
+    customers_to_log_against,
+    customers_visible_to,
+)
 
 from . import selectors, services
 from .forms import (
@@ -101,31 +111,114 @@ def request_list(request: HttpRequest) -> HttpResponse:
 # --- Logging (R6.1) ----------------------------------------------------------------------------
 
 
-def _known_customer(request: HttpRequest):
-    raw = request.POST.get("customer") if request.method == "POST" else request.GET.get("customer")
+# A customer picked in the request form's search (R6.1) travels as a token signed for the user:
+# a plain id of any customer would let anyone read the company's customers one id after another.
+PICK_SALT = "service.customer-pick"
+PICK_MAX_AGE = 12 * 3600  # a form left open through a working day
+
+
+def pick_token(user: User, customer_pk: int) -> str:
+    return signing.dumps(customer_pk, salt=f"{PICK_SALT}:{user.pk}")
+
+
+class PickExpired(Exception):
+    pass
+
+
+def _picked_pk(user: User, token: str) -> int:
+    """The customer id a pick token names, for this user; 404 for anything forged."""
+    try:
+        pk = signing.loads(token, salt=f"{PICK_SALT}:{user.pk}", max_age=PICK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise PickExpired from exc
+    except signing.BadSignature as exc:
+        raise Http404 from exc
+    if not isinstance(pk, int):
+        raise Http404
+    return pk
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The customer a request is logged against: from its page (`customer=<id>`, a customer the
+    user sees) or picked in the search (`customer=<token>`, any customer of the company, shown
+    only as its brief unless the user also sees it)."""
+
+    customer: Customer
+    brief: CustomerBrief
+    token: str  # empty when it came from the customer page
+
+
+def _chosen(request: HttpRequest, raw: str | None) -> Chosen | None:
+    user = request.user
     if not raw:
         return None
     pk = id_param(raw)
-    if not pk:
-        raise Http404
-    return customer_for_user(user=request.user, pk=pk)
+    if pk:
+        customer = customer_for_user(user=user, pk=pk)
+        return Chosen(customer, brief_of(customer), "")
+    customer = customer_to_log_against(user=user, pk=_picked_pk(user, raw))
+    return Chosen(customer, brief_of(customer), raw)
+
+
+@dataclass(frozen=True)
+class PickRow:
+    brief: CustomerBrief
+    token: str
+    checked: bool
+
+
+def _pick_rows(user: User, query: str, chosen: Chosen | None) -> tuple[list[PickRow], bool]:
+    briefs, more = customers_to_log_against(user=user, query=query) if query else ([], False)
+    rows = [PickRow(b, pick_token(user, b.pk), chosen is not None and chosen.customer.pk == b.pk) for b in briefs]
+    if chosen is not None and chosen.token and not any(r.checked for r in rows):
+        rows.insert(0, PickRow(chosen.brief, chosen.token, True))
+    return rows, more
+
+
+@require_http_methods(GET)
+def customer_pick(request: HttpRequest) -> HttpResponse:
+    """The request form's customer search (R6.1), answered as the list of choices (htmx)."""
+    user = request.user
+    if not _can_log(user):
+        raise PermissionDenied(_("Your role does not log service requests."))
+    query = (request.GET.get("q") or "").strip()[:100]
+    rows, more = _pick_rows(user, query, None)
+    return render(request, "service/_customer_pick.html", {"query": query, "pick_rows": rows, "pick_more": more})
 
 
 @require_http_methods(GET_POST)
 def request_new(request: HttpRequest) -> HttpResponse:
-    """Log a visit, call, consultation or complaint; from a customer page (?customer=<id>) or for
-    an unknown caller, who can be registered as a customer in the same step (R5.1)."""
+    """Log a visit, call, consultation or complaint: from a customer page (?customer=<id>), for a
+    customer of the company found in the form's search (R6.1: whoever owns it), or for an unknown
+    caller, who can be registered as a customer in the same step (R5.1)."""
     user = request.user
     if not _can_log(user):
         raise PermissionDenied(_("Your role does not log service requests."))
-    customer = _known_customer(request)
+    params = request.POST if request.method == "POST" else request.GET
+    expired = False
+    try:
+        chosen = _chosen(request, params.get("customer"))
+    except PickExpired:
+        chosen, expired = None, True
+    fixed = chosen is not None and not chosen.token  # from the customer page: no search
+    query = (params.get("q") or request.GET.get("q") or "").strip()[:100]
     data = request.POST if request.method == "POST" else None
     can_register = bool(user.department_id and (user.is_salesperson or user.is_manager or user.is_admin_role))
-    form = RequestForm(data, known_customer=customer is not None, can_register=can_register)
-    register_form = CustomerRegisterForm(data, prefix=REGISTER_PREFIX) if customer is None and can_register else None
-    if request.method == "POST":
+    form = RequestForm(data, known_customer=fixed, can_register=can_register, picked=chosen is not None)
+    register_form = CustomerRegisterForm(data, prefix=REGISTER_PREFIX) if not fixed and can_register else None
+    if data is not None:
         valid = form.is_valid()
-        registering = valid and customer is None and form.cleaned_data.get("register")
+        if expired:
+            form.add_error(None, _("The customer you chose has expired: find it again."))
+            valid = False
+        registering = valid and not fixed and form.cleaned_data.get("register")
+        if registering and chosen is not None:
+            form.add_error(
+                None,
+                _("You chose a known customer and ticked “register” too: untick it, or choose “not one of these”."),
+            )
+            valid = registering = False
         if registering and register_form is not None and not register_form.is_valid():
             valid = False
         if valid:
@@ -136,7 +229,10 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 )
             try:
                 created = services.request_log(
-                    user=user, data=form.request_input(), customer=customer, registration=registration
+                    user=user,
+                    data=form.request_input(),
+                    customer=chosen.customer if chosen is not None else None,
+                    registration=registration,
                 )
             except DomainError as exc:
                 form.add_error(None, exc.message)
@@ -153,10 +249,18 @@ def request_new(request: HttpRequest) -> HttpResponse:
                         _("Service request #%(id)d logged; you are its responsible person.") % {"id": created.pk},
                     )
                 return redirect("service:detail", pk=created.pk)
+    pick_rows, pick_more = ([], False) if fixed else _pick_rows(user, query, chosen)
     return render(
         request,
         "service/new.html",
-        {"form": form, "register_form": register_form, "customer": customer},
+        {
+            "form": form,
+            "register_form": register_form,
+            "customer": chosen.customer if fixed else None,
+            "query": query,
+            "pick_rows": pick_rows,
+            "pick_more": pick_more,
+        },
     )
 
 

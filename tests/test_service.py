@@ -300,9 +300,11 @@ def test_unknown_caller_needs_some_identity(owner):
         )
 
 
-def test_a_customer_the_logger_cannot_see_is_refused(owner, teammate, mine):
-    with pytest.raises(PermissionDenied):
-        log(teammate, mine)
+def test_r6_1_a_customer_the_logger_cannot_see_is_logged_and_its_owner_told(owner, teammate, mine):
+    """Was refused until issue 11; tests/test_service_r6_1.py covers the whole case."""
+    req = log(teammate, mine)
+    assert (req.customer, req.responsible) == (mine, teammate)
+    assert Notification.objects.filter(recipient=owner, kind="service_about_customer").exists()
 
 
 def test_finance_logs_a_request_without_a_department(finance, mine):

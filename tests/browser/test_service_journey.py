@@ -33,7 +33,7 @@ def test_complaint_from_unknown_caller_registered_then_closed_with_a_plan(page: 
     page.locator("#id_reg-contact_name").fill("周经理")
     page.locator("#id_reg-contact_phone").fill("13900001111")
     with page.expect_navigation():
-        page.locator("main form button[type=submit]").click()
+        page.locator("#log-request").click()
 
     req = ServiceRequest.objects.get()
     assert page.url.endswith(reverse("service:detail", args=[req.pk]))
