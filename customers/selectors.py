@@ -242,3 +242,21 @@ def customer_to_log_against(*, user: User, pk: int) -> Customer:
         return Customer.objects.select_related("owner", "department").get(pk=pk)
     except (Customer.DoesNotExist, ValueError, OverflowError) as exc:
         raise Http404 from exc
+
+
+def left_the_pool(*, user: User, pk: int) -> bool:
+    """A stale pool link (a notification, a colleague's link): the customer was in the pool of
+    the user's department and someone else has claimed it or been assigned it since. The answer
+    says only that (R6.4: no card, no owner); anything else stays a plain 404."""
+    if not (user.is_authenticated and user.is_active and user.is_salesperson and user.department_id):
+        return False
+    try:
+        return (
+            Customer.objects.filter(
+                pk=pk, department_id=user.department_id, owner__isnull=False, released_at__isnull=False
+            )
+            .exclude(owner=user)
+            .exists()
+        )
+    except (ValueError, OverflowError):
+        return False

@@ -33,6 +33,7 @@ from .selectors import (
     document_for_user,
     documents_of,
     expiring_soon,
+    left_the_pool,
     mask_email,
     mask_phone,
     owned_by,
@@ -117,9 +118,23 @@ def _contact_rows(user, customer: Customer, full: bool) -> list[dict[str, Any]]:
     return rows
 
 
+def left_the_pool_page(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """A pool link gone stale answers 410 with a page saying so (never the card nor the owner),
+    rather than a bare 404; None when that is not the case."""
+    if not left_the_pool(user=request.user, pk=pk):
+        return None
+    return render(request, "customers/left_pool.html", status=410)
+
+
 @require_http_methods(["GET", "HEAD"])
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = customer_for_user(user=request.user, pk=pk)
+    try:
+        customer = customer_for_user(user=request.user, pk=pk)
+    except Http404:
+        stale = left_the_pool_page(request, pk)
+        if stale is None:
+            raise
+        return stale
     user = request.user
     full = can_see_file(user, customer)
     ctx: dict[str, Any] = {

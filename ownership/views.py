@@ -22,8 +22,9 @@ from crm.errors import DomainError, PermissionDenied
 from crm.pagination import capped_page, int_param
 from customers.forms import CustomerRegisterForm
 from customers.models import Contact, Customer
-from customers.selectors import customer_for_user, mask_phone
+from customers.selectors import customer_for_user, customers_visible_to, mask_phone
 from customers.services import DuplicateCustomer
+from customers.views import left_the_pool_page
 
 from . import selectors, services
 from .forms import (
@@ -157,8 +158,17 @@ def pool(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(GET)
 def pool_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One customer page: the pool card is the customer page with its ownership section."""
-    customer = selectors.pool_customer_for_user(user=request.user, pk=pk)
+    """One customer page: the pool card is the customer page with its ownership section. A link
+    to a customer claimed since answers that it left the pool; the new owner gets its page."""
+    try:
+        customer = selectors.pool_customer_for_user(user=request.user, pk=pk)
+    except Http404:
+        if customers_visible_to(request.user).filter(pk=pk).exists():
+            return redirect("customers:detail", pk=pk)  # its owner or a manager: the customer page
+        stale = left_the_pool_page(request, pk)
+        if stale is None:
+            raise
+        return stale
     return redirect("customers:detail", pk=customer.pk)
 
 
