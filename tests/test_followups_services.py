@@ -254,7 +254,45 @@ def test_r3_3_draft_then_submit_and_refusals(owner, manager, mine):
 # --- Who may record visits ---------------------------------------------------------------------
 
 
-def test_visits_to_another_salespersons_customer_are_refused(owner, teammate, outsider, manager, mine):
+def test_r3_2_a_visit_record_holds_every_field_of_the_rule(owner, mine):
+    """R3.2: customer, contact, time, channel (visit, phone, WeChat, email, other), what was
+    discussed, achievements, problems still unsolved, improvements and suggestions, and the next
+    follow-up date, each kept as given."""
+    assert set(Channel.values) == {"visit", "phone", "wechat", "email", "other"}
+    contact = ContactFactory(customer=mine, name="赵经理")
+    when = at(date(2026, 3, 10), 14, 30)
+    v = visit(
+        mine,
+        owner,
+        when,
+        channel=Channel.WECHAT,
+        discussed="微信沟通二季度订单",
+        achievements="确认试单 20 台",
+        unsolved_problems="付款周期未谈妥",
+        improvements_suggestions="希望缩短交期",
+        next_follow_up_on=date(2026, 3, 17),
+        contact=contact,
+    )
+    v = Visit.objects.get(pk=v.pk)
+    assert (v.customer, v.salesperson, v.contact, v.visited_at, v.channel) == (
+        mine,
+        owner,
+        contact,
+        when,
+        Channel.WECHAT,
+    )
+    assert (v.discussed, v.achievements, v.unsolved_problems, v.improvements_suggestions, v.next_follow_up_on) == (
+        "微信沟通二季度订单",
+        "确认试单 20 台",
+        "付款周期未谈妥",
+        "希望缩短交期",
+        date(2026, 3, 17),
+    )
+
+
+def test_r3_2_visits_to_another_salespersons_customer_are_refused(owner, teammate, outsider, manager, mine):
+    """R3.2: a visit record is its salesperson's, for its own customer: nobody records one for another salesperson's
+    customer."""
     for intruder in (teammate, outsider, manager):
         with pytest.raises(PermissionDenied):
             visit(mine, intruder, at(date(2026, 3, 10)))
@@ -262,7 +300,9 @@ def test_visits_to_another_salespersons_customer_are_refused(owner, teammate, ou
     assert reload(mine).last_contact_at is None
 
 
-def test_pool_customer_may_be_tracked_by_its_departments_salespeople(owner, teammate, outsider, department):
+def test_r3_2_pool_customer_may_be_tracked_by_its_departments_salespeople(owner, teammate, outsider, department):
+    """R3.2 with R5.7: a department's salespeople record visits to its pool customers; the next follow-up date stays
+    the tracker's own."""
     c = pool_customer(department)
     v = visit(c, teammate, at(date(2026, 3, 10)), next_follow_up_on=date(2026, 3, 12))
     c = reload(c)
@@ -275,7 +315,9 @@ def test_pool_customer_may_be_tracked_by_its_departments_salespeople(owner, team
         visit(c, outsider, at(date(2026, 3, 10)))
 
 
-def test_visit_validation(owner, mine, teammate):
+def test_r3_2_visit_record_fields_are_validated(owner, mine, teammate):
+    """R3.2: the time is of the past and within a year, what was discussed is required, the channel is one of visit,
+    phone, WeChat, email, other, the next follow-up is on or after the visit day, the contact is the customer's."""
     other = owned_customer(teammate, since=date(2026, 2, 1))
     foreign_contact = ContactFactory(customer=other)
     bad = [
@@ -293,7 +335,8 @@ def test_visit_validation(owner, mine, teammate):
     assert not Visit.objects.exists()
 
 
-def test_only_its_author_corrects_a_visit(owner, manager, mine):
+def test_r3_2_only_its_author_corrects_a_visit_record(owner, manager, mine):
+    """R3.2: a visit record is corrected by the salesperson who wrote it, not by its manager."""
     v = visit(mine, owner, at(date(2026, 3, 10)))
     with pytest.raises(PermissionDenied):
         services.visit_update(
@@ -304,7 +347,9 @@ def test_only_its_author_corrects_a_visit(owner, manager, mine):
 # --- Visits and the ownership clocks (R5.2, R5.4) ----------------------------------------------
 
 
-def test_visit_moves_last_contact_never_the_ownership_clocks(owner, mine):
+def test_r3_2_visit_moves_last_contact_never_the_ownership_clocks(owner, mine):
+    """R3.2 with R5.2/R5.4: a visit record moves the customer's last contact and next follow-up date, never its
+    ownership clocks."""
     before = Customer.objects.values("owner_id", "owner_basis", "owned_since", "deadline", "sold_in_ownership").get(
         pk=mine.pk
     )
@@ -325,7 +370,8 @@ def test_visit_moves_last_contact_never_the_ownership_clocks(owner, mine):
     assert mine.deadline == before["deadline"]
 
 
-def test_follow_ups_due_lists_today_and_overdue(owner, mine):
+def test_r3_2_next_follow_up_dates_due_today_and_overdue(owner, mine):
+    """R3.2: the next follow-up date of a visit record brings the customer into the due list on that day and after."""
     later = owned_customer(owner, since=date(2026, 2, 1))
     visit(mine, owner, at(date(2026, 3, 10)), next_follow_up_on=date(2026, 3, 12))
     visit(later, owner, at(date(2026, 3, 10)), next_follow_up_on=date(2026, 3, 20))

@@ -2,7 +2,9 @@
 and commented by the manager, bad input answered with messages (never a 500), and the Excel
 export escaping formulas."""
 
+import re
 from datetime import timedelta
+from html.parser import HTMLParser
 from io import BytesIO
 
 import pytest
@@ -59,7 +61,7 @@ def form_data(**kw) -> dict:
 # --- The customer page's "Visits" section ------------------------------------------------------
 
 
-def test_customer_page_shows_visits_and_quick_entry_to_its_owner(client_for, owner, mine):
+def test_r3_2_customer_page_shows_visit_records_and_quick_entry_to_its_owner(client_for, owner, mine):
     record(mine, owner, discussed="首次拜访，介绍产品线")
     page = client_for(owner).get(reverse("customers:detail", args=[mine.pk])).content.decode()
     assert 'id="followups-visits"' in page and "首次拜访，介绍产品线" in page
@@ -74,7 +76,8 @@ def test_customer_page_visits_section_by_role(client_for, owner, manager, financ
     assert 'id="followups-visits"' not in finance_page
 
 
-def test_quick_entry_with_htmx_answers_the_section(client_for, owner, mine):
+def test_r3_2_quick_entry_with_htmx_records_the_visit_and_answers_the_section(client_for, owner, mine):
+    """R3.2: the quick entry records contact, channel, what was discussed and the next follow-up date."""
     contact = mine.contacts.get()
     response = client_for(owner).post(
         reverse("followups:visit_add", args=[mine.pk]),
@@ -94,13 +97,13 @@ def test_quick_entry_with_htmx_answers_the_section(client_for, owner, mine):
     assert mine.last_contact_at == v.visited_at and mine.next_follow_up_on == local_today() + timedelta(days=3)
 
 
-def test_quick_entry_without_htmx_redirects_with_a_message(client_for, owner, mine):
+def test_r3_2_quick_entry_without_htmx_redirects_with_a_message(client_for, owner, mine):
     response = client_for(owner).post(reverse("followups:visit_add", args=[mine.pk]), form_data(), follow=True)
     assert response.redirect_chain[-1][0] == reverse("customers:detail", args=[mine.pk])
     assert Visit.objects.count() == 1
 
 
-def test_visit_to_another_salespersons_customer_is_refused(client_for, teammate, outsider, mine):
+def test_r3_2_visit_to_another_salespersons_customer_is_refused(client_for, teammate, outsider, mine):
     for user in (teammate, outsider):
         client = client_for(user)
         assert client.post(reverse("followups:visit_add", args=[mine.pk]), form_data()).status_code == 404
@@ -108,13 +111,13 @@ def test_visit_to_another_salespersons_customer_is_refused(client_for, teammate,
     assert not Visit.objects.exists()
 
 
-def test_pool_customer_tracking_through_the_page(client_for, teammate, department):
+def test_r3_2_pool_customer_tracking_through_the_page(client_for, teammate, department):
     c = pool_customer(department)
     response = client_for(teammate).post(reverse("followups:visit_add", args=[c.pk]), form_data(), HTTP_HX_REQUEST="1")
     assert response.status_code == 200 and Visit.objects.filter(customer=c, salesperson=teammate).exists()
 
 
-def test_visit_from_my_customers_page(client_for, owner, mine):
+def test_r3_2_visit_record_from_my_customers_page(client_for, owner, mine):
     page = client_for(owner).get(reverse("customers:mine")).content.decode()
     assert f"{reverse('followups:visit_new')}?customer={mine.pk}" in page
     response = client_for(owner).post(
@@ -140,21 +143,21 @@ def test_visit_from_my_customers_page(client_for, owner, mine):
         {"next_follow_up_on": "20260101"},
     ],
 )
-def test_bad_visit_input_is_a_message_not_a_500(client_for, owner, mine, bad):
+def test_r3_2_bad_visit_record_input_is_a_message_not_a_500(client_for, owner, mine, bad):
     response = client_for(owner).post(reverse("followups:visit_add", args=[mine.pk]), form_data(**bad))
     assert response.status_code == 200
     assert "is-invalid" in response.content.decode() or "alert-danger" in response.content.decode()
     assert not Visit.objects.exists()
 
 
-def test_contact_of_another_customer_is_refused(client_for, owner, mine, teammate):
+def test_r3_2_contact_of_another_customer_is_refused(client_for, owner, mine, teammate):
     other = owned_customer(teammate, since=local_today())
     foreign = ContactFactory(customer=other)
     response = client_for(owner).post(reverse("followups:visit_add", args=[mine.pk]), form_data(contact=foreign.pk))
     assert response.status_code == 200 and not Visit.objects.exists()
 
 
-def test_visit_edit_by_author_only(client_for, owner, manager, teammate, mine):
+def test_r3_2_visit_record_corrected_by_its_author_only(client_for, owner, manager, teammate, mine):
     v = record(mine, owner)
     url = reverse("followups:visit_edit", args=[v.pk])
     assert client_for(teammate).get(url).status_code == 404
@@ -163,6 +166,84 @@ def test_visit_edit_by_author_only(client_for, owner, manager, teammate, mine):
     assert response.status_code == 302
     v.refresh_from_db()
     assert v.discussed == "更正后的记录"
+
+
+class _FormValues(HTMLParser):
+    """The values a browser would submit from a page's POST form: an `<input type="date">` whose
+    value is not an ISO date is submitted empty (the HTML value sanitization algorithm), which is
+    how a Chinese date (2026/12/05) was lost; `datetime-local` likewise."""
+
+    ISO = {"date": r"\d{4}-\d{2}-\d{2}", "datetime-local": r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._in_post, self._textarea, self._select = False, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._in_post = (a.get("method") or "").lower() == "post"
+        if not self._in_post:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "checkbox", "radio"):
+            value = a.get("value") or ""
+            pattern = self.ISO.get(a.get("type") or "")
+            self.values[a["name"]] = value if pattern is None or re.fullmatch(pattern, value) else ""
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.values[self._textarea] = ""
+        elif tag == "select":
+            self._select = a["name"]
+            self.values.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._in_post = False
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def test_r3_2_visit_correction_saved_unchanged_in_chinese_keeps_every_field(client_for, owner, mine, today):
+    """Issue 11: with the interface in Chinese the next follow-up was rendered 2026/12/05, which a
+    browser's date field shows (and submits) empty: saving a correction unchanged erased it."""
+    contact = mine.contacts.get()
+    follow_up = today + timedelta(days=9)
+    v = record(
+        mine,
+        owner,
+        when=timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=5),  # the form's precision
+        channel="phone",
+        contact=contact,
+        discussed="电话沟通交期",
+        achievements="确认交期",
+        unsolved_problems="运费未定",
+        improvements_suggestions="建议月结",
+        next_follow_up_on=follow_up,
+    )
+    before = Visit.objects.values().get(pk=v.pk)
+    url = reverse("followups:visit_edit", args=[v.pk])
+    client = client_for(owner)
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'lang="zh-hans"' in page
+    parser = _FormValues()
+    parser.feed(page)
+    assert parser.values["next_follow_up_on"] == follow_up.isoformat()
+    response = client.post(url, parser.values, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 302
+    after = Visit.objects.values().get(pk=v.pk)
+    changed = {k for k in before if before[k] != after[k]} - {"updated_at"}
+    assert not changed, {k: (before[k], after[k]) for k in changed}
+    mine.refresh_from_db()
+    assert mine.next_follow_up_on == follow_up
 
 
 # --- Plans --------------------------------------------------------------------------------------
@@ -337,7 +418,7 @@ def test_changes_need_post(client_for, owner, mine):
 # --- Due list ----------------------------------------------------------------------------------
 
 
-def test_due_list_and_next_follow_up_on_my_customers(client_for, owner, mine, today):
+def test_r3_2_due_list_and_next_follow_up_on_my_customers(client_for, owner, mine, today):
     record(mine, owner, when=timezone.now() - timedelta(days=3), next_follow_up_on=today - timedelta(days=1))
     page = client_for(owner).get(reverse("followups:due")).content.decode()
     assert mine.name in page
