@@ -21,7 +21,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.models import Industry
-from customers.validators import normalize_company_name, normalize_credit_code, normalize_phone, validate_credit_code
+from customers.validators import (
+    company_near_key,
+    normalize_company_name,
+    normalize_credit_code,
+    normalize_phone,
+    validate_credit_code,
+)
 
 MAX_FILE_BYTES = 30 * 1024 * 1024
 MAX_ROWS = 200_000
@@ -381,6 +387,7 @@ class CleanRow:
     errors: list[str] = field(default_factory=list)
     code: str = ""
     name_key: str = ""
+    near_key: str = ""  # customers.validators.company_near_key: a possible duplicate, a warning only
     phone_digits: list[str] = field(default_factory=list)
 
 
@@ -429,6 +436,7 @@ def clean_row(cells: list[str], mapping: dict[str, int | None]) -> CleanRow:
     if not name:
         row.errors.append(_("The company name is empty."))
     row.name_key = normalize_company_name(name)
+    row.near_key = company_near_key(name)
     if name and not row.name_key:
         row.errors.append(_("The company name has no letters or digits."))
     code = normalize_credit_code(values.get("credit_code", ""))

@@ -32,6 +32,7 @@ from crm.errors import DomainError, PermissionDenied
 from crm.queue import enqueue
 from customers.models import Contact, Customer, Source
 from customers.selectors import customers_visible_to
+from customers.services import describe_existing
 from notifications.services import Message, notify_many
 from ownership.services import customers_import_into_pool, customers_import_lock
 
@@ -225,6 +226,7 @@ class _Seen:
     code: dict[str, int] = field(default_factory=dict)
     name: dict[str, int] = field(default_factory=dict)
     phone: dict[str, int] = field(default_factory=dict)
+    near: dict[str, tuple[int, str]] = field(default_factory=dict)  # near key -> (row, name key)
 
 
 def _what(matched_on: str) -> str:
@@ -271,6 +273,28 @@ def _existing(rows: list[tuple[int, parsing.CleanRow]]) -> dict[int, tuple[Custo
                 found[i] = (hit, "phone")
     customers = Customer.objects.select_related("owner", "department").in_bulk({pk for pk, _ in found.values()})
     return {i: (customers[pk], how) for i, (pk, how) in found.items() if pk in customers}
+
+
+def _similar(rows: list[tuple[int, parsing.CleanRow]]) -> dict[int, Customer]:
+    """For each row index, an existing customer that is possibly the same company written another
+    way (深圳市X / 深圳X: the same near key, not the same name), through the indexed near key. A
+    warning in the verdict, never a rejection."""
+    keys = sorted({r.near_key for _, r in rows if r.near_key})
+    by_key: dict[str, list[tuple[str, int]]] = {}
+    for start in range(0, len(keys), 1000):
+        for near, name_key, pk in (
+            Customer.objects.filter(name_near_key__in=keys[start : start + 1000])
+            .order_by("pk")
+            .values_list("name_near_key", "name_key", "pk")
+        ):
+            by_key.setdefault(near, []).append((name_key, pk))
+    found: dict[int, int] = {}
+    for i, r in rows:
+        hit = next((pk for name_key, pk in by_key.get(r.near_key, ()) if name_key != r.name_key), None)
+        if hit is not None:
+            found[i] = hit
+    customers = Customer.objects.select_related("owner", "department").in_bulk(set(found.values()))
+    return {i: customers[pk] for i, pk in found.items() if pk in customers}
 
 
 def duplicate_reason(customer: Customer, matched_on: str) -> str:
@@ -350,6 +374,7 @@ def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBa
                     cleaned = [(n, cells, parsing.clean_row(cells, batch.mapping)) for n, cells in chunk]
                     valid = [(i, r) for i, (_n, _c, r) in enumerate(cleaned) if not r.errors]
                     existing = _existing(valid)
+                    similar = _similar(valid)
                     objs = []
                     for i, (number, cells, r) in enumerate(cleaned):
                         row = ImportRow(
@@ -373,10 +398,22 @@ def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBa
                             }
                         else:
                             row.verdict, row.reason = Verdict.NEW, ""
+                            if i in similar:
+                                row.reason = _(
+                                    "Possible duplicate of %(existing)s: imported all the same, check it."
+                                ) % {"existing": describe_existing(similar[i])}
+                                row.duplicate_customer = similar[i]
+                            elif r.near_key in seen.near and seen.near[r.near_key][1] != r.name_key:
+                                row.reason = _(
+                                    "Possibly the same company as row %(row)d of this file: imported all the same, "
+                                    "check it."
+                                ) % {"row": seen.near[r.near_key][0]}
                         if not r.errors:
                             if r.code:
                                 seen.code.setdefault(r.code, number)
                             seen.name.setdefault(r.name_key, number)
+                            if r.near_key:
+                                seen.near.setdefault(r.near_key, (number, r.name_key))
                             # Only the first phone becomes the contact's (the others go to the
                             # notes): later rows meet it as they would meet an existing customer.
                             for d in r.phone_digits[:1]:

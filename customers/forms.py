@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import Contact, CreditStatus, Customer, DocumentKind
 from .services import CONTACT_FIELDS, CUSTOMER_FIELDS, DocumentInput
-from .validators import normalize_credit_code, validate_credit_code
+from .validators import company_near_key, normalize_credit_code, validate_credit_code
 
 PHONE_MIN_DIGITS = 7
 PHONE_MAX_DIGITS = 20
@@ -103,13 +103,37 @@ class CreditStatusForm(forms.Form):
 
 
 class CustomerRegisterForm(CustomerForm):
-    """R5.1 registration: the customer and its first contact in one form."""
+    """R5.1 registration: the customer and its first contact in one form. A possible duplicate
+    written another way (深圳市X / 深圳X) is a warning: the form then asks to confirm that it is
+    another company, for the name that was warned about (similar_key)."""
 
     contact_name = forms.CharField(label=_("contact name"), max_length=60)
     contact_position = forms.CharField(label=_("contact position"), max_length=60, required=False)
     contact_phone = forms.CharField(label=_("contact phone"), max_length=30, required=False)
     contact_email = forms.EmailField(label=_("contact email"), required=False)
     contact_wechat = forms.CharField(label=_("contact WeChat"), max_length=60, required=False)
+    confirm_different = forms.BooleanField(
+        label=_("It is another company: register it anyway"), required=False, widget=forms.HiddenInput
+    )
+    similar_key = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.similar: list[dict[str, Any]] = []
+
+    def similar_confirmed(self) -> bool:
+        """Confirmed for the name being registered, not for one warned about before an edit."""
+        c = self.cleaned_data
+        return bool(c.get("confirm_different")) and c.get("similar_key") == company_near_key(c.get("name") or "")
+
+    def warn_similar(self, *, near_key: str, similar: list[dict[str, Any]]) -> None:
+        """Show the possible duplicates (each {"text", "url"}) and the box to confirm, unticked."""
+        self.similar = similar
+        self.fields["confirm_different"].widget = forms.CheckboxInput(attrs={"class": "form-check-input"})
+        data = self.data.copy()
+        data[self.add_prefix("similar_key")] = near_key
+        data.pop(self.add_prefix("confirm_different"), None)
+        self.data = data
 
     class Meta(CustomerForm.Meta):
         pass

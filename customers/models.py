@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
 
-from .validators import normalize_company_name, normalize_phone, validate_credit_code
+from .validators import company_near_key, normalize_company_name, normalize_phone, validate_credit_code
 
 
 class Source(models.TextChoices):
@@ -85,6 +85,9 @@ class Customer(models.Model):
     name = models.CharField(_("company name"), max_length=200)
     # Matched exactly (R5.1 duplicates, imports): a plain B-tree, not also Django's *_like index.
     name_key = models.CharField(max_length=200, editable=False)
+    # The same company written another way (深圳市X有限公司 / 深圳X有限公司): a warning on registration
+    # and in import verdicts, never a refusal (validators.company_near_key). Empty: nothing to compare.
+    name_near_key = models.CharField(max_length=200, blank=True, default="", editable=False)
     credit_code = models.CharField(
         _("unified social credit code"),
         max_length=18,
@@ -202,6 +205,7 @@ class Customer(models.Model):
             # "My customers", sorted by days left.
             models.Index(fields=["owner", "deadline", "id"], name="cust_owner_deadline"),
             models.Index(fields=["name_key"], name="cust_name_key"),
+            models.Index(fields=["name_near_key"], name="cust_name_near_key", condition=~Q(name_near_key="")),
         ]
 
     def __str__(self) -> str:
@@ -209,6 +213,7 @@ class Customer(models.Model):
 
     def save(self, *args, **kwargs):
         self.name_key = normalize_company_name(self.name)
+        self.name_near_key = company_near_key(self.name)
         super().save(*args, **kwargs)
 
     @property

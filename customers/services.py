@@ -33,7 +33,7 @@ from .models import (
 )
 from .selectors import EXPIRY_WARNING_DAYS, can_edit, can_see_file, file_visible_q
 from .uploads import SNIFF_BYTES, sanitize_filename, sniff
-from .validators import normalize_company_name, normalize_credit_code, normalize_phone
+from .validators import company_near_key, normalize_company_name, normalize_credit_code, normalize_phone
 
 CUSTOMER_FIELDS = (
     "name",
@@ -119,6 +119,53 @@ def customer_find_duplicate(
     return None
 
 
+SIMILAR_LIMIT = 5
+
+
+def describe_existing(customer: Customer) -> str:
+    """An existing customer as a duplicate warning names it: what R5.1's refusal says of a
+    duplicate (its name, its owner or the pool it is in), never its contacts or file."""
+    if customer.owner_id is None:
+        return _("%(name)s (in the pool of %(department)s)") % {
+            "name": customer.name,
+            "department": customer.department,
+        }
+    return _("%(name)s (owned by %(owner)s)") % {"name": customer.name, "owner": customer.owner}
+
+
+class SimilarCustomers(DomainError):
+    """Possibly the same company written another way: a warning the user may overrule."""
+
+    def __init__(self, matches: list[Customer], near_key: str) -> None:
+        super().__init__(
+            _(
+                "Possibly the same company as %(names)s. Check before registering; if it is another company, "
+                "confirm and register again."
+            )
+            % {"names": "; ".join(describe_existing(c) for c in matches)}
+        )
+        self.matches = matches
+        self.near_key = near_key
+
+
+def customer_find_similar(*, name: str, exclude_pk: int | None = None, limit: int = SIMILAR_LIMIT) -> list[Customer]:
+    """Customers whose name differs from `name` only in administrative-division words or the legal
+    form (validators.company_near_key), company-wide, through the indexed near key. Exact
+    duplicates (R5.1) are not among them: those are refused, not warned about."""
+    key = company_near_key(name)
+    if not key:
+        return []
+    qs = (
+        Customer.objects.filter(name_near_key=key)
+        .exclude(name_key=normalize_company_name(name))
+        .select_related("owner", "department")
+        .order_by("pk")
+    )
+    if exclude_pk:
+        qs = qs.exclude(pk=exclude_pk)
+    return list(qs[:limit])
+
+
 def customer_create(
     *,
     data: dict[str, Any],
@@ -126,14 +173,18 @@ def customer_create(
     department_id: int,
     created_by: User | None,
     now: datetime | None = None,
+    check_similar: bool = False,
 ) -> Customer:
     """Create a customer with its contacts after the duplicate check. Ownership is set by the
-    caller (ownership.services) in the same transaction."""
+    caller (ownership.services) in the same transaction. With check_similar, a possible duplicate
+    written another way raises SimilarCustomers (the user confirms, then registers again)."""
     dup = customer_find_duplicate(
         name=data["name"], credit_code=data.get("credit_code"), phones=[c.get("phone", "") for c in contacts]
     )
     if dup:
         raise DuplicateCustomer(dup)
+    if check_similar and (similar := customer_find_similar(name=data["name"])):
+        raise SimilarCustomers(similar, company_near_key(data["name"]))
     fields = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
     fields["credit_code"] = normalize_credit_code(fields.get("credit_code") or "") or None
     customer = Customer(department_id=department_id, created_by=created_by, **fields)
@@ -523,6 +574,7 @@ def customers_bulk_create(
         fields["credit_code"] = normalize_credit_code(fields.get("credit_code") or "") or None
         customer = Customer(department_id=department_id, created_by=created_by, **fields)
         customer.name_key = normalize_company_name(customer.name)
+        customer.name_near_key = company_near_key(customer.name)
         customers.append(customer)
     try:
         with transaction.atomic():

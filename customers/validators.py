@@ -60,3 +60,97 @@ def normalize_phone(value: str) -> str:
         if digits.startswith(prefix) and len(digits) == len(prefix) + 11 and digits[len(prefix)] == "1":
             return digits[len(prefix) :]
     return digits
+
+
+# --- Near duplicates: the same company written another way ------------------------------------
+
+# Administrative-division words, longest first (a place keeps its name, loses the word).
+_DIVISION = "特别行政区|自治区|自治州|自治县|地区|省|市|区|县"
+_BRACKETED_PLACE = re.compile(rf"\(([\u4e00-\u9fff]{{2,5}}?)(?:{_DIVISION})\)")
+_LEADING_PLACE = re.compile(rf"([\u4e00-\u9fff]{{2,5}}?)(?:{_DIVISION})")
+# Provinces and autonomous regions: dropped when a city follows (广东省深圳市X is 深圳市X). Not the
+# municipalities (北京市海淀区X is 北京海淀X: the city is the place).
+_PROVINCES = frozenset(
+    [
+        "河北",
+        "山西",
+        "辽宁",
+        "吉林",
+        "黑龙江",
+        "江苏",
+        "浙江",
+        "安徽",
+        "福建",
+        "江西",
+        "山东",
+        "河南",
+        "湖北",
+        "湖南",
+        "广东",
+        "海南",
+        "四川",
+        "贵州",
+        "云南",
+        "陕西",
+        "甘肃",
+        "青海",
+        "台湾",
+        "内蒙古",
+        "广西",
+        "广西壮族",
+        "西藏",
+        "宁夏",
+        "宁夏回族",
+        "新疆",
+        "新疆维吾尔",
+    ]
+)
+# The organisation's legal form at the end of the name, longest first.
+_FORM_SUFFIXES = (
+    "股份有限公司",
+    "有限责任公司",
+    "有限公司",
+    "股份公司",
+    "有限合伙",
+    "公司",
+    "companylimited",
+    "colimited",
+    "coltd",
+    "limited",
+    "ltd",
+    "incorporated",
+    "inc",
+    "corporation",
+    "corp",
+    "llc",
+)
+NEAR_KEY_MIN_LENGTH = 2
+
+
+def company_near_key(value: str) -> str:
+    """Key under which two spellings of one company meet, for a warning, never a refusal:
+    深圳市X有限公司, 深圳X有限公司, 广东省深圳市X股份有限公司 and X（深圳市）… differ only in the words of an
+    administrative division (省/市/区/县 …, the province before a city) and the legal form at the end
+    (有限公司/有限责任公司/股份有限公司, Co., Ltd. …). A place keeps its name (深圳X and 上海X stay apart),
+    a bracketed place its name (中国平安（上海） and （北京） stay apart), a branch its 分公司, a group
+    its 集团. Empty when too little is left to compare."""
+    text = unicodedata.normalize("NFKC", value or "").lower()
+    text = _BRACKETED_PLACE.sub(r"(\1)", text)
+    text = _NAME_DROP.sub("", text)
+    stripped = True
+    while stripped:
+        stripped = False
+        for suffix in _FORM_SUFFIXES:
+            if text.endswith(suffix) and len(text) > len(suffix):
+                text = text[: -len(suffix)]
+                stripped = True
+                break
+    places: list[str] = []
+    position = 0
+    while len(places) < 3 and (match := _LEADING_PLACE.match(text, position)):
+        places.append(match.group(1))
+        position = match.end()
+    if len(places) >= 2 and places[0] in _PROVINCES:
+        places = places[1:]
+    key = "".join(places) + text[position:]
+    return key[:200] if len(key) >= NEAR_KEY_MIN_LENGTH else ""

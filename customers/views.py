@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import User
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.net import client_ip
@@ -38,6 +39,7 @@ from .selectors import (
     mask_phone,
     owned_by,
 )
+from .services import describe_existing
 
 PAGE_SIZE = 25
 DEFAULT_WARNING_DAYS = 7  # R5.10; a department's PoolSettings overrides it
@@ -124,6 +126,19 @@ def left_the_pool_page(request: HttpRequest, pk: int) -> HttpResponse | None:
     if not left_the_pool(user=request.user, pk=pk):
         return None
     return render(request, "customers/left_pool.html", status=410)
+
+
+def similar_rows(user: User, matches: list[Customer]) -> list[dict[str, Any]]:
+    """Possible duplicates as a registration warning shows them: what R5.1 says of a duplicate
+    (name, owner or pool), linked only for who may open the customer (R6.4)."""
+    visible = set(customers_visible_to(user).filter(pk__in=[c.pk for c in matches]).values_list("pk", flat=True))
+    return [
+        {
+            "text": describe_existing(c),
+            "url": reverse("customers:detail", args=[c.pk]) if c.pk in visible else "",
+        }
+        for c in matches
+    ]
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -10,7 +10,7 @@ from django.utils import timezone
 from crm.dates import local_today
 from crm.demo import DemoContext, demo_step
 from customers.models import Customer, Industry, Source
-from customers.services import DuplicateCustomer
+from customers.services import DuplicateCustomer, SimilarCustomers
 from customers.validators import CREDIT_CODE_CHARSET, credit_code_check_char
 from notifications.models import Notification
 
@@ -190,7 +190,7 @@ def customers_and_pool(ctx: DemoContext) -> None:
                             introduced_by=f"{manager}的朋友{_person(ctx)}",
                             now=_at(day, 11),
                         )
-            except DuplicateCustomer:
+            except (DuplicateCustomer, SimilarCustomers):
                 continue
             created.append((c, dept))
         _daily_activity(ctx, day, created)

@@ -134,10 +134,17 @@ def _advisory_lock(key: str) -> None:
 
 
 def customer_register(
-    *, data: dict[str, Any], contacts: list[dict[str, Any]], user: User, now: datetime | None = None
+    *,
+    data: dict[str, Any],
+    contacts: list[dict[str, Any]],
+    user: User,
+    now: datetime | None = None,
+    confirmed_similar: bool = False,
 ) -> Customer:
     """R5.1: the salesperson who first receives a new customer registers it and owns it
-    (basis first inquiry, since today). A manager or admin registers it into the pool."""
+    (basis first inquiry, since today). A manager or admin registers it into the pool. A name
+    that is possibly an existing company written another way (深圳市X / 深圳X) raises
+    SimilarCustomers until the user confirms it is another company (confirmed_similar)."""
     now = now or timezone.now()
     today = local_today(now)
     if not user.department_id:
@@ -148,7 +155,13 @@ def customer_register(
         # Two people registering the same company at the same moment: one waits for the other,
         # then finds the duplicate.
         _advisory_lock("customer-register:" + normalize_company_name(data.get("name", "")))
-        customer = customer_create(data=data, contacts=contacts, department_id=user.department_id, created_by=user)
+        customer = customer_create(
+            data=data,
+            contacts=contacts,
+            department_id=user.department_id,
+            created_by=user,
+            check_similar=not confirmed_similar,
+        )
         if user.is_salesperson:
             # R5.8 "owns at most N customers without a confirmed sale" holds for first inquiries
             # too (a directory registered row by row is hoarding as much as claims are). Checked

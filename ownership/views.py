@@ -23,8 +23,8 @@ from crm.pagination import capped_page, int_param
 from customers.forms import CustomerRegisterForm
 from customers.models import Contact, Customer
 from customers.selectors import customer_for_user, customers_visible_to, mask_phone
-from customers.services import DuplicateCustomer
-from customers.views import left_the_pool_page
+from customers.services import DuplicateCustomer, SimilarCustomers
+from customers.views import left_the_pool_page, similar_rows
 
 from . import selectors, services
 from .forms import (
@@ -253,7 +253,14 @@ def register(request: HttpRequest) -> HttpResponse:
     duplicate_url = ""
     if request.method == "POST" and form.is_valid():
         try:
-            customer = services.customer_register(data=form.customer_data(), contacts=[form.contact_data()], user=user)
+            customer = services.customer_register(
+                data=form.customer_data(),
+                contacts=[form.contact_data()],
+                user=user,
+                confirmed_similar=form.similar_confirmed(),
+            )
+        except SimilarCustomers as exc:
+            form.warn_similar(near_key=exc.near_key, similar=similar_rows(user, exc.matches))
         except DuplicateCustomer as exc:
             form.add_error(None, exc.message)
             dup = exc.duplicate.customer

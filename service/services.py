@@ -59,6 +59,7 @@ class Registration:
 
     data: dict[str, Any]
     contacts: list[dict[str, Any]]
+    confirmed_similar: bool = False  # another company than the near duplicates warned about
 
 
 def _url(request: ServiceRequest) -> str:
@@ -126,7 +127,13 @@ def request_log(
         raise DomainError(_("A request is either for a known customer or registers a new one, not both."))
     with transaction.atomic():
         if registration is not None:
-            customer = customer_register(data=registration.data, contacts=registration.contacts, user=user, now=now)
+            customer = customer_register(
+                data=registration.data,
+                contacts=registration.contacts,
+                user=user,
+                now=now,
+                confirmed_similar=registration.confirmed_similar,
+            )
             contact = registration.contacts[0] if registration.contacts else {}
             caller["caller_company"] = caller["caller_company"] or customer.name
             caller["caller_name"] = caller["caller_name"] or str(contact.get("name") or "")[:60]

@@ -27,6 +27,8 @@ from customers.selectors import (
     customers_to_log_against,
     customers_visible_to,
 )
+from customers.services import SimilarCustomers
+from customers.views import similar_rows
 
 from . import selectors, services
 from .forms import (
@@ -225,7 +227,9 @@ def request_new(request: HttpRequest) -> HttpResponse:
             registration = None
             if registering and register_form is not None:
                 registration = services.Registration(
-                    data=register_form.customer_data(), contacts=[register_form.contact_data()]
+                    data=register_form.customer_data(),
+                    contacts=[register_form.contact_data()],
+                    confirmed_similar=register_form.similar_confirmed(),
                 )
             try:
                 created = services.request_log(
@@ -234,6 +238,9 @@ def request_new(request: HttpRequest) -> HttpResponse:
                     customer=chosen.customer if chosen is not None else None,
                     registration=registration,
                 )
+            except SimilarCustomers as exc:
+                assert register_form is not None
+                register_form.warn_similar(near_key=exc.near_key, similar=similar_rows(user, exc.matches))
             except DomainError as exc:
                 form.add_error(None, exc.message)
             else:

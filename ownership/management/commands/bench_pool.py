@@ -458,14 +458,14 @@ class Command(BaseCommand):
         cur.execute(
             """
             INSERT INTO customers_customer (
-                name, name_key, credit_code, industry, province, city, address, source, source_detail,
+                name, name_key, name_near_key, credit_code, industry, province, city, address, source, source_detail,
                 is_long_term, credit_status, credit_note, notes, tier, tier_amount,
                 owner_id, owner_basis, owned_since, deadline, sold_in_ownership, deadline_extended,
                 warned_for_deadline, introduced_by, last_sale_on, is_problem, problem_reason,
                 released_at, release_reason, released_from_id, last_contact_at,
                 created_by_id, department_id, created_at, updated_at)
             SELECT
-                z.name, z.name, z.credit_code, z.industry, z.province, z.city, z.address, z.source, '',
+                z.name, z.name, z.near_key, z.credit_code, z.industry, z.province, z.city, z.address, z.source, '',
                 z.tier = 'vip', z.credit_status, '', '', z.tier, z.tier_amount,
                 z.owner_id, z.owner_basis, z.owned_since, z.deadline, z.sold, false,
                 CASE WHEN z.deadline <= %(as_of)s::date + 6 THEN z.deadline END,
@@ -478,6 +478,9 @@ class Command(BaseCommand):
                 SELECT y.*,
                     (p.cities)[y.ci + 1] || '市' || (p.brands)[y.bi + 1] || (p.mods)[y.mi + 1]
                         || (p.ind_words)[y.ii + 1] || (p.forms)[y.fi + 1] AS name,
+                    -- about customers.validators.company_near_key of that name: no 市, no legal form
+                    (p.cities)[y.ci + 1] || (p.brands)[y.bi + 1] || (p.mods)[y.mi + 1]
+                        || (p.ind_words)[y.ii + 1] AS near_key,
                     (p.cities)[y.ci + 1] AS city,
                     (p.provinces)[y.ci + 1] AS province,
                     (p.ind_codes)[y.ii + 1] AS industry,
