@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "followups",
     "service",
     "collection",
+    "rules",
 ]
 
 MIDDLEWARE = [

@@ -20,5 +20,6 @@ urlpatterns = [
     path("followups/", include("followups.urls")),
     path("service/", include("service.urls")),
     path("collection/", include("collection.urls")),
+    path("rules/", include("rules.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,5 +1,7 @@
 """Filters of the customer lists, scoped to the requesting user (R6.4)."""
 
+from typing import Literal
+
 import django_filters
 from django import forms
 from django.db.models import F, QuerySet
@@ -24,6 +26,43 @@ ORDERING_CHOICES = [
     ("deadline", _("Days left (fewest first)")),
     ("-last_contact_at", _("Last contact (most recent first)")),
 ]
+# "My customers" is one salesperson's few hundred rows (cust_owner_deadline serves the default):
+# every column people sort by, in both directions.
+MINE_ORDERINGS = {
+    **ORDERINGS,
+    "-name": (F("name").desc(), F("id").desc()),
+    "-deadline": (F("deadline").desc(nulls_last=True), F("id").desc()),
+    "last_contact_at": (F("last_contact_at").asc(nulls_last=True), F("id").asc()),
+    "next_follow_up_on": (F("next_follow_up_on").asc(nulls_last=True), F("id").asc()),
+    "-next_follow_up_on": (F("next_follow_up_on").desc(nulls_last=True), F("id").desc()),
+    "owned_since": (F("owned_since").asc(nulls_last=True), F("id").asc()),
+    "-owned_since": (F("owned_since").desc(nulls_last=True), F("id").desc()),
+}
+MINE_ORDERING_CHOICES = [
+    ("deadline", _("Days left (fewest first)")),
+    ("-deadline", _("Days left (most first)")),
+    ("name", _("Name")),
+    ("-name", _("Name, reversed")),
+    ("-last_contact_at", _("Last contact (most recent first)")),
+    ("last_contact_at", _("Last contact (longest ago first)")),
+    ("next_follow_up_on", _("Next follow-up (soonest first)")),
+    ("-next_follow_up_on", _("Next follow-up (latest first)")),
+    ("-owned_since", _("Owned since (newest first)")),
+    ("owned_since", _("Owned since (oldest first)")),
+]
+MINE_SORT_COLUMNS: dict[str, Literal["asc", "desc"]] = {
+    "name": "asc",
+    "deadline": "asc",
+    "owned_since": "desc",
+    "last_contact_at": "desc",
+    "next_follow_up_on": "asc",
+}
+LIST_SORT_COLUMNS: dict[str, Literal["asc", "desc"]] = {
+    "name": "asc",
+    "deadline": "asc",
+    "last_contact_at": "desc",
+    "created_at": "desc",
+}
 CITY_OPTIONS_LIMIT = 300
 
 
@@ -87,9 +126,20 @@ class CustomerFilter(django_filters.FilterSet):
             form.bootstrapped = True
         return form
 
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, with_owner: bool = True):
+    def __init__(
+        self,
+        data=None,
+        queryset=None,
+        *,
+        request=None,
+        prefix=None,
+        with_owner: bool = True,
+        orderings: tuple[dict, list] | None = None,
+    ):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.user = request.user
+        self.orderings, choices = orderings or (ORDERINGS, ORDERING_CHOICES)
+        self.filters["ordering"].extra["choices"] = choices
         if with_owner and sees_owners(self.user):
             self.filters["owner"].queryset = salespeople_visible_to(self.user)
         else:
@@ -101,7 +151,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(customer_search_q(value, user=self.user)) if value else queryset
 
     def filter_ordering(self, queryset: QuerySet[Customer], name: str, value: str) -> QuerySet[Customer]:
-        return queryset.order_by(*ORDERINGS[value]) if value in ORDERINGS else queryset
+        return queryset.order_by(*self.orderings[value]) if value in self.orderings else queryset
 
     @property
     def qs(self) -> QuerySet[Customer]:
@@ -125,6 +175,20 @@ class CustomerFilter(django_filters.FilterSet):
                 .distinct()[:CITY_OPTIONS_LIMIT]
             )
         return self._city_options
+
+    def ordering_key(self, default: str) -> str:
+        """The ordering in force (for the column headers): the valid requested one, else `default`."""
+        value = self.data.get("ordering") if self.is_bound else None
+        if value in self.orderings and self.is_valid():
+            return value
+        return default
+
+    @property
+    def active_count(self) -> int:
+        """How many filters besides the search box are set (shown on the phone's filter toggle)."""
+        if not self.is_bound:
+            return 0
+        return sum(1 for name in self.filters if name not in ("q", "ordering") and self.data.get(name) not in (None, ""))
 
     @property
     def is_filtered(self) -> bool:

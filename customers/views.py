@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, TooManyFilesSent
 from django.core.paginator import Page, Paginator
-from django.db.models import F, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,9 +17,18 @@ from accounts.models import User
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.net import client_ip
+from crm.sorting import sort_links
 
 from . import sections, services
-from .filters import CustomerFilter, sees_owners
+from .filters import (
+    LIST_SORT_COLUMNS,
+    MINE_ORDERING_CHOICES,
+    MINE_ORDERINGS,
+    MINE_SORT_COLUMNS,
+    ORDERINGS,
+    CustomerFilter,
+    sees_owners,
+)
 from .forms import ContactForm, CreditStatusForm, CustomerForm, DocumentForm
 from .models import Contact, Customer
 from .selectors import (
@@ -63,8 +72,14 @@ def _can_set_credit(user, customer: Customer) -> bool:
 def mine(request: HttpRequest) -> HttpResponse:
     """The salesperson's own customers, soonest deadline first (R5.10: days left shown)."""
     base = owned_by(request.user).order_by(F("deadline").asc(nulls_last=True), "id")
-    filterset = CustomerFilter(request.GET or None, queryset=base, request=request, with_owner=False)
-    page_obj = _paginate(request, filterset.qs)
+    filterset = CustomerFilter(
+        request.GET or None,
+        queryset=base,
+        request=request,
+        with_owner=False,
+        orderings=(MINE_ORDERINGS, MINE_ORDERING_CHOICES),
+    )
+    page_obj = _paginate(request, filterset.qs.prefetch_related(_first_phone_prefetch()))
     today = local_today()
     warning_days = _warning_days(request.user)
     expiring = customers_with_expiring_documents(customer_ids=[c.pk for c in page_obj], today=today)
@@ -72,10 +87,26 @@ def mine(request: HttpRequest) -> HttpResponse:
         customer.days_left = (customer.deadline - today).days if customer.deadline else None
         customer.is_warning = customer.days_left is not None and customer.days_left <= warning_days
         customer.documents_expiring = customer.pk in expiring
+        customer.phone = next((c.phone for c in customer.contact_list if c.phone), "")
     return render(
         request,
         "customers/mine.html",
-        {"filter": filterset, "page_obj": page_obj, "warning_days": warning_days, "today": today},
+        {
+            "filter": filterset,
+            "page_obj": page_obj,
+            "warning_days": warning_days,
+            "today": today,
+            "sorts": sort_links(filterset.ordering_key("deadline"), MINE_SORT_COLUMNS, allowed=MINE_ORDERINGS),
+        },
+    )
+
+
+def _first_phone_prefetch() -> Prefetch:
+    """The contacts' phones of a page of customers in one query (primary contact first)."""
+    return Prefetch(
+        "contacts",
+        queryset=Contact.objects.order_by("-is_primary", "id").only("id", "customer_id", "phone", "is_primary"),
+        to_attr="contact_list",
     )
 
 
@@ -94,6 +125,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "page_obj": page_obj,
             "show_department": request.user.is_admin_role or request.user.is_finance,
+            "sorts": sort_links(filterset.ordering_key("-created_at"), LIST_SORT_COLUMNS, allowed=ORDERINGS),
         },
     )
 

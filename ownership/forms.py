@@ -1,7 +1,7 @@
 """Forms of the pool and of ownership. They validate input; the rules live in ownership.services."""
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -21,18 +21,24 @@ from .models import PoolSettings
 # --- The pool's filter bar (R5.7) ------------------------------------------------------------
 
 # Each ordering ends on the primary key, so that LIMIT/OFFSET pages never overlap, and each is
-# served by a partial pool index (no whole-pool sort at a million rows; filter by tier instead
-# of sorting by it).
+# served by a partial pool index read forwards or backwards: every pool index ends on
+# (-released_at, -id), so both directions of "in the pool since" come straight out of whichever
+# index the filters pick, and the name in both directions out of cust_pool_name. No whole-pool
+# sort at a million rows; tier, industry and the like are filters, not sorts (docs/decisions.md).
 POOL_ORDERINGS: dict[str, tuple] = {
     "-released_at": (F("released_at").desc(), F("id").desc()),
     "released_at": (F("released_at").asc(), F("id").asc()),
     "name": (F("name").asc(), F("id").asc()),
+    "-name": (F("name").desc(), F("id").desc()),
 }
 POOL_ORDERING_CHOICES = [
     ("-released_at", _("Newest in the pool first")),
     ("released_at", _("Longest in the pool first")),
     ("name", _("Name")),
+    ("-name", _("Name, reversed")),
 ]
+# The sortable column headers of the pool and their first direction.
+POOL_SORT_COLUMNS: dict[str, Literal["asc", "desc"]] = {"released_at": "desc", "name": "asc"}
 YES_NO_ANY = [("", _("Any")), ("yes", _("Yes")), ("no", _("No"))]
 
 
@@ -128,6 +134,13 @@ class PoolFilter(DateRangeMixin, forms.Form):
         return self.is_bound and any(
             self.data.get(name) not in (None, "") for name in self.fields if name != "ordering"
         )
+
+    @property
+    def active_count(self) -> int:
+        """How many filters besides the search box are set (shown on the phone's filter toggle)."""
+        if not self.is_bound:
+            return 0
+        return sum(1 for name in self.fields if name not in ("q", "ordering") and self.data.get(name) not in (None, ""))
 
     @property
     def ordering_key(self) -> str:

@@ -20,6 +20,7 @@ from accounts.models import Department, User
 from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import capped_page, int_param
+from crm.sorting import sort_links
 from customers.forms import CustomerRegisterForm
 from customers.models import Contact, Customer
 from customers.selectors import customer_for_user, customers_visible_to, mask_phone
@@ -28,6 +29,8 @@ from customers.views import left_the_pool_page, similar_rows
 
 from . import selectors, services
 from .forms import (
+    POOL_ORDERINGS,
+    POOL_SORT_COLUMNS,
     AssignForm,
     ExtendForm,
     PoolFilter,
@@ -117,6 +120,19 @@ def _pool_view(request: HttpRequest, next_url: str) -> PoolView:
     )
 
 
+def _limits(view: PoolView) -> dict[str, int] | None:
+    """The claimer's quota counters (R5.8), shown over the pool and refreshed after a claim."""
+    if not view.can_claim:
+        return None
+    return {
+        "claims_today": services.claims_today(user=view.user),
+        "daily_cap": view.settings.daily_claim_cap,
+        "unsold": services.unsold_count(user=view.user),
+        "unsold_limit": services.unsold_limit(user=view.user, settings=view.settings),
+        "cooloff_days": view.settings.reclaim_cooloff_days,
+    }
+
+
 # --- The pool (R5.7) ------------------------------------------------------------------------------
 
 
@@ -133,15 +149,6 @@ def pool(request: HttpRequest) -> HttpResponse:
     page = capped_page(request, qs)
     for customer in page:
         view.decorate(customer)
-    limits = None
-    if view.can_claim:
-        limits = {
-            "claims_today": services.claims_today(user=user),
-            "daily_cap": view.settings.daily_claim_cap,
-            "unsold": services.unsold_count(user=user),
-            "unsold_limit": services.unsold_limit(user=user, settings=view.settings),
-            "cooloff_days": view.settings.reclaim_cooloff_days,
-        }
     return render(
         request,
         "ownership/pool.html",
@@ -150,8 +157,9 @@ def pool(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": page.items,
             "view": view,
-            "limits": limits,
+            "limits": _limits(view),
             "sizes": [10, 25, 50, 100],
+            "sorts": sort_links(filter_form.ordering_key, POOL_SORT_COLUMNS, allowed=POOL_ORDERINGS),
         },
     )
 
@@ -229,10 +237,18 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
         )
         if state == "claimed":
             view.mask = False  # the claimer's own customer now
+            fresh.days_left = selectors.days_left(fresh, today=view.today)
+        # The row answers in place; the quota counters follow out of band (one response, no reload).
         return render(
             request,
-            "ownership/_pool_row.html",
-            {"c": view.decorate(fresh), "view": view, "row_state": state, "row_message": message},
+            "ownership/_claim_answer.html",
+            {
+                "c": view.decorate(fresh),
+                "view": view,
+                "row_state": state,
+                "row_message": message,
+                "limits": _limits(view),
+            },
         )
     if state == "claimed":
         messages.success(request, message)
