@@ -36,7 +36,7 @@ class User(AbstractUser):
     )
     display_name = models.CharField(_("display name"), max_length=60, blank=True)
     is_probation = models.BooleanField(
-        _("on probation"), default=False, help_text=_("Probation staff own fewer customers (R5.8).")
+        _("on probation"), default=False, help_text=_("Probation staff own fewer customers.")
     )
 
     class Meta:

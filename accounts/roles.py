@@ -1,4 +1,4 @@
-"""Role names: the groups the data migration creates (SPEC.md, "Who uses it")."""
+"""Role names: the groups the data migration creates (docs/rules.md, "Who uses it")."""
 
 SALESPERSON = "salesperson"
 MANAGER = "manager"

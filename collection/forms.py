@@ -20,7 +20,7 @@ class UploadForm(forms.Form):
         help_text=_("Excel .xlsx or .csv (UTF-8 or GBK), with a header row; at most 200,000 rows and 30 MB."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.txt"}),
     )
-    source = forms.ChoiceField(label=_("Source of the list (R1.1)"), choices=[("", "—"), *Source.choices])
+    source = forms.ChoiceField(label=_("Source of the list"), choices=[("", "—"), *Source.choices])
     source_detail = forms.CharField(
         label=_("Source details"),
         max_length=200,

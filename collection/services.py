@@ -133,7 +133,7 @@ def import_upload(
     if not can_import(user):
         raise PermissionDenied(_("Only salespeople and managers of a sales department import customer lists."))
     if source not in Source.values:
-        raise DomainError(_("Choose where the list comes from (R1.1)."))
+        raise DomainError(_("Choose where the list comes from."))
     file_name = os.path.basename((file_name or "").replace("\\", "/")).replace("\x00", "")[:255] or "upload"
     try:
         table = parsing.read_table(file_name, data)

@@ -245,7 +245,7 @@ def customer_export(request: HttpRequest, fmt: str) -> HttpResponse:
     admins. Every text cell that a spreadsheet would read as a formula is escaped."""
     user = request.user
     if not selectors.can_export_customers(user):
-        raise PermissionDenied(_("Exports are for managers (R6.4)."))
+        raise PermissionDenied(_("Exports are for managers."))
     if fmt not in FORMATS:
         raise Http404
     base = (

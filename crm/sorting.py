@@ -5,8 +5,8 @@ this module only turns the current value into the links and `aria-sort` of its c
 rendered by templates/_sort_th.html.
 """
 
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
 Direction = Literal["asc", "desc"]
@@ -26,7 +26,9 @@ class SortLink:
         return "bi-arrow-down-up"
 
 
-def sort_links(current: str, columns: dict[str, Direction], allowed: Iterable[str] | None = None) -> dict[str, SortLink]:
+def sort_links(
+    current: str, columns: dict[str, Direction], allowed: Iterable[str] | None = None
+) -> dict[str, SortLink]:
     """One link per sortable column: the current column flips its direction (when the list offers
     the other one, `allowed`), the others start in their natural one (`columns` maps a field to
     it: dates newest first, days left fewest first)."""

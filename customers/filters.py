@@ -188,7 +188,8 @@ class CustomerFilter(django_filters.FilterSet):
         """How many filters besides the search box are set (shown on the phone's filter toggle)."""
         if not self.is_bound:
             return 0
-        return sum(1 for name in self.filters if name not in ("q", "ordering") and self.data.get(name) not in (None, ""))
+        names = [name for name in self.filters if name not in ("q", "ordering")]
+        return sum(1 for name in names if self.data.get(name) not in (None, ""))
 
     @property
     def is_filtered(self) -> bool:

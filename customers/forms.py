@@ -92,7 +92,7 @@ class CreditStatusForm(forms.Form):
         label=_("reason"),
         widget=forms.Textarea(attrs={"rows": 3}),
         max_length=2000,
-        help_text=_("Why the credit status changes (kept in the history, R4.3)."),
+        help_text=_("Why the credit status changes (kept in the history)."),
     )
 
     def clean_note(self) -> str:

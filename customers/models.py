@@ -69,12 +69,12 @@ class Basis(models.TextChoices):
 class ReleaseReason(models.TextChoices):
     """Why a customer is in the pool."""
 
-    NO_DEAL = "no_deal", _("No deal within 2 months (R5.2)")
-    NO_SALE = "no_sale", _("No sales for 3 months (R5.4)")
-    PROBLEM = "problem", _("Problem customer (R5.5)")
+    NO_DEAL = "no_deal", _("No deal within 2 months")
+    NO_SALE = "no_sale", _("No sales for 3 months")
+    PROBLEM = "problem", _("Problem customer")
     VOLUNTARY = "voluntary", _("Released by its owner")
-    HANDOVER = "handover", _("Handover to the pool (R7)")
-    IMPORTED = "imported", _("Imported collected list (R1.2)")
+    HANDOVER = "handover", _("Handed over to the pool")
+    IMPORTED = "imported", _("Imported from a collected list")
     REGISTERED = "registered", _("Registered into the pool")
 
 
@@ -103,7 +103,7 @@ class Customer(models.Model):
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     source_detail = models.CharField(_("source details"), max_length=200, blank=True)
     is_long_term = models.BooleanField(
-        _("long-term cooperation"), default=False, help_text=_("Separates VIP from Special VIP (R2).")
+        _("long-term cooperation"), default=False, help_text=_("Separates VIP from Special VIP.")
     )
     credit_status = models.CharField(
         _("payment credit"), max_length=10, choices=CreditStatus.choices, default=CreditStatus.GOOD

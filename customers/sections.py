@@ -12,6 +12,19 @@ from django.http import HttpRequest
 
 
 @dataclass(frozen=True)
+class QuickAction:
+    """A main action of the customer page, offered in the thumb bar at the foot of a phone's
+    screen. A section puts its own in its context under "quick_actions"."""
+
+    label: str
+    url: str
+    icon: str  # a Bootstrap icon name, "bi-…"
+    order: int = 50  # left to right
+    post: bool = False  # a POST form (with CSRF) rather than a link
+    style: str = "outline-primary"
+
+
+@dataclass(frozen=True)
 class Section:
     key: str
     template: str
@@ -24,6 +37,11 @@ _sections: dict[str, Section] = {}
 
 def register(section: Section) -> None:
     _sections[section.key] = section
+
+
+def quick_actions(sections: list[tuple[Section, dict[str, Any]]], extra: list[QuickAction]) -> list[QuickAction]:
+    actions = [*extra, *(a for _section, ctx in sections for a in ctx.get("quick_actions", ()))]
+    return sorted(actions, key=lambda a: a.order)[:4]
 
 
 def render_context(request: HttpRequest, customer: Any) -> list[tuple[Section, dict[str, Any]]]:

@@ -204,7 +204,7 @@ def _contact_save(contact: Contact, data: dict[str, Any]) -> Contact:
         if k in data:
             setattr(contact, k, data[k] or ("" if k != "is_primary" else False))
     if not (contact.phone or contact.email or contact.wechat):
-        raise DomainError(_("A contact needs a phone, an email or a WeChat ID (R4.2)."))
+        raise DomainError(_("A contact needs a phone, an email or a WeChat ID."))
     contact.save()
     return contact
 
@@ -586,7 +586,7 @@ def customers_bulk_create(
         for data in row.get("contacts") or ():
             contact = Contact(customer=customer, **{k: data[k] for k in CONTACT_FIELDS if k in data})
             if not (contact.phone or contact.email or contact.wechat):
-                raise DomainError(_("A contact needs a phone, an email or a WeChat ID (R4.2)."))
+                raise DomainError(_("A contact needs a phone, an email or a WeChat ID."))
             contact.phone_digits = normalize_phone(contact.phone)
             contacts.append(contact)
     Contact.objects.bulk_create(contacts, batch_size=batch_size)

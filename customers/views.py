@@ -184,18 +184,28 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         return stale
     user = request.user
     full = can_see_file(user, customer)
+    contacts = _contact_rows(user, customer, full)
+    section_list = sections.render_context(request, customer)
+    call = [
+        sections.QuickAction(label=_("Call"), url=f"tel:{row['phone']}", icon="bi-telephone", order=90)
+        for row in contacts[:1]
+        if full and row["phone"]
+    ]
     ctx: dict[str, Any] = {
         "customer": customer,
         "can_see_file": full,
         "can_edit": can_edit(user, customer),
         "can_set_credit": _can_set_credit(user, customer),
-        "contacts": _contact_rows(user, customer, full),
+        "contacts": contacts,
+        # Contacts exist but belong to the file finance does not see (R6.4): say so, not "none".
+        "contacts_confidential": not contacts and customer.contacts.exists(),
         "masked": not full,
         "can_see_credit": can_see_sales_and_credit(user, customer),
         "credit_changes": (
             customer.credit_changes.select_related("changed_by") if can_see_sales_and_credit(user, customer) else []
         ),
-        "sections": sections.render_context(request, customer),
+        "sections": section_list,
+        "quick_actions": sections.quick_actions(section_list, call),
         **_documents_context(user, customer),
     }
     return render(request, "customers/detail.html", ctx)

@@ -4,9 +4,12 @@ registered with customers.sections."""
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 
 from customers.models import Customer
-from customers.sections import Section, register
+from customers.sections import QuickAction, Section, register
 from customers.selectors import contacts_of
 
 from .forms import VisitForm
@@ -28,7 +31,19 @@ def visits_context(
     visits = list(visible.select_related("contact", "salesperson").order_by("-visited_at", "-id")[: TIMELINE_SIZE + 1])
     if can_record and form is None:
         form = VisitForm(contacts=contacts_of(user=user, customer=customer))
+    detail = reverse("customers:detail", args=[customer.pk])
+    query = urlencode({"customer": customer.pk, "next": detail})
+    actions = [
+        QuickAction(
+            label=_("Log a visit"),
+            url=f"{reverse('followups:visit_new')}?{query}",
+            icon="bi-chat-left-text",
+            order=20,
+            style="primary",
+        )
+    ]
     return {
+        "quick_actions": actions if can_record else [],
         "visits": visits[:TIMELINE_SIZE],
         "more": len(visits) > TIMELINE_SIZE,
         "can_record": can_record,

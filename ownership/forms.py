@@ -242,7 +242,7 @@ class AssignForm(forms.Form):
 
     to_user = forms.ModelChoiceField(label=_("salesperson"), queryset=User.objects.none())
     relationship = forms.BooleanField(
-        label=_("relationship customer (R5.6)"),
+        label=_("relationship customer"),
         required=False,
         initial=True,
         help_text=_("A manager's acquaintance or a customer the company developed; otherwise a plain assignment."),
@@ -259,7 +259,7 @@ class AssignForm(forms.Form):
         cleaned["introduced_by"] = (cleaned.get("introduced_by") or "").strip()
         cleaned["note"] = (cleaned.get("note") or "").strip()
         if cleaned.get("relationship") and not cleaned["introduced_by"]:
-            self.add_error("introduced_by", _("Say who introduced this relationship customer (R5.6)."))
+            self.add_error("introduced_by", _("Say who introduced this relationship customer."))
         return cleaned
 
 

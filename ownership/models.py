@@ -23,9 +23,13 @@ class Action(models.TextChoices):
 class Rule(models.TextChoices):
     """When no person acted, the rule that fired is the actor (R5.9)."""
 
-    R5_2 = "R5.2", _("Rule R5.2: no deal within 2 months")
-    R5_3 = "R5.3", _("Rule R5.3: first confirmed order")
-    R5_4 = "R5.4", _("Rule R5.4: no sales for 3 months")
+    R5_2 = "R5.2", _("Rule: no deal within 2 months")
+    R5_3 = "R5.3", _("Rule: first confirmed order")
+    R5_4 = "R5.4", _("Rule: no sales for 3 months")
+
+
+# Where the rules page (rules:index) explains each rule that acts on its own.
+RULE_ANCHORS = {Rule.R5_2: "deal-deadline", Rule.R5_3: "first-order", Rule.R5_4: "no-sale-deadline"}
 
 
 class OwnershipEvent(models.Model):
@@ -89,6 +93,11 @@ class OwnershipEvent(models.Model):
         raise RuntimeError("Ownership history is append-only (R5.9).")
 
     @property
+    def rule_anchor(self) -> str:
+        """The rules page's anchor of the rule that acted, when no person did."""
+        return "" if self.actor_id else RULE_ANCHORS.get(self.rule, "")
+
+    @property
     def actor_label(self) -> str:
         if self.actor_id:
             return str(self.actor)
@@ -96,22 +105,34 @@ class OwnershipEvent(models.Model):
 
 
 class PoolSettings(models.Model):
-    """R5.8, R5.10, R6.4 settings of one department; defaults are SPEC.md's."""
+    """R5.8, R5.10, R6.4 settings of one department; defaults are docs/rules.md's."""
 
     department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="pool_settings")
     max_unsold = models.PositiveIntegerField(
-        _("customers without a sale per salesperson"), default=200, help_text=_("R5.8")
+        _("customers without a sale per salesperson"),
+        default=200,
+        help_text=_("At this number a salesperson claims or registers no more customers until a deal is confirmed."),
     )
     max_unsold_probation = models.PositiveIntegerField(
-        _("customers without a sale per probation salesperson"), default=50, help_text=_("R5.8")
+        _("customers without a sale per probation salesperson"),
+        default=50,
+        help_text=_("The same limit for salespeople on probation."),
     )
-    daily_claim_cap = models.PositiveIntegerField(_("claims per salesperson per day"), default=20, help_text=_("R5.8"))
+    daily_claim_cap = models.PositiveIntegerField(
+        _("claims per salesperson per day"), default=20, help_text=_("Counted from midnight.")
+    )
     reclaim_cooloff_days = models.PositiveIntegerField(
-        _("days before a previous owner may re-claim"), default=30, help_text=_("R5.8")
+        _("days before a previous owner may re-claim"),
+        default=30,
+        help_text=_("After losing a customer to a deadline or releasing it."),
     )
-    warning_days = models.PositiveIntegerField(_("warning days before a deadline"), default=7, help_text=_("R5.10"))
+    warning_days = models.PositiveIntegerField(
+        _("warning days before a deadline"),
+        default=7,
+        help_text=_("The owner is told, and asked for the release note, this many days before the deadline."),
+    )
     mask_pool_contacts = models.BooleanField(
-        _("mask pool contacts' phone, email and WeChat until claimed"), default=True, help_text=_("R6.4")
+        _("mask pool contacts' phone, email and WeChat until claimed"), default=True
     )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -194,11 +215,11 @@ class NightlyRun(models.Model):
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     dry_run = models.BooleanField(_("dry run"), default=False)
     skipped = models.BooleanField(_("skipped: another run was active"), default=False)
-    released_no_deal = models.PositiveIntegerField(_("released, no deal (R5.2)"), default=0)
-    released_no_sale = models.PositiveIntegerField(_("released, no sales (R5.4)"), default=0)
-    warned = models.PositiveIntegerField(_("warned (R5.10)"), default=0)
-    missing_notes = models.PositiveIntegerField(_("released without a note (R7.3)"), default=0)
-    tiers_changed = models.PositiveIntegerField(_("tiers changed (R2.1)"), default=0)
+    released_no_deal = models.PositiveIntegerField(_("released, no deal"), default=0)
+    released_no_sale = models.PositiveIntegerField(_("released, no sales"), default=0)
+    warned = models.PositiveIntegerField(_("warned"), default=0)
+    missing_notes = models.PositiveIntegerField(_("released without a note"), default=0)
+    tiers_changed = models.PositiveIntegerField(_("tiers changed"), default=0)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     triggered_by = models.CharField(_("triggered by"), max_length=40, default="schedule")
 

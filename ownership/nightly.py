@@ -1,4 +1,4 @@
-"""The nightly job (SPEC.md "The nightly job"): R5.2 and R5.4 releases, R7.3 missing notes and
+"""The nightly job (docs/rules.md "The nightly job"): R5.2 and R5.4 releases, R7.3 missing notes and
 R5.10 warnings as of a date, set-based so that 100,000 releases out of a million take seconds.
 
 Idempotent (released rows no longer match), catching up (every deadline before the as-of date
@@ -251,16 +251,16 @@ def _notify_released(result: NightlyResult, now: datetime) -> None:
             continue
         if t.missing_notes:
             text = ngettext(
-                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4), %(m)d without a release "
-                "note: please write the missing notes now (R7.3).",
-                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4), %(m)d without a release "
-                "note: please write the missing notes now (R7.3).",
+                "%(n)d of your customers returned to the pool tonight, %(m)d without a release "
+                "note: please write the missing notes now.",
+                "%(n)d of your customers returned to the pool tonight, %(m)d without a release "
+                "note: please write the missing notes now.",
                 n,
             ) % {"n": n, "m": t.missing_notes}
         else:
             text = ngettext(
-                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4).",
-                "%(n)d of your customers returned to the pool tonight (R5.2/R5.4).",
+                "%(n)d of your customers returned to the pool tonight.",
+                "%(n)d of your customers returned to the pool tonight.",
                 n,
             ) % {"n": n}
         messages.append(Message(owner_id, "released", text, url))
@@ -295,13 +295,12 @@ def _warn(as_of: date, now: datetime, result: NightlyResult) -> None:
         _tally(result, owner_id).warned += len(items)
         shown = "、".join(f"{name}（{deadline:%m-%d}）" for name, deadline in items[:5])
         if len(items) > 5:
-            text = _(
-                "Deadline approaching: %(list)s and %(n)d more. Close a deal or write the release note (R5.10, R7.3)."
-            ) % {"list": shown, "n": len(items) - 5}
-        else:
-            text = _("Deadline approaching: %(list)s. Close a deal or write the release note (R5.10, R7.3).") % {
-                "list": shown
+            text = _("Deadline approaching: %(list)s and %(n)d more. Close a deal or write the release note.") % {
+                "list": shown,
+                "n": len(items) - 5,
             }
+        else:
+            text = _("Deadline approaching: %(list)s. Close a deal or write the release note.") % {"list": shown}
         messages.append(Message(owner_id, "warning", text, url))
     result.run.warned = len(rows)
     notify_many(messages=messages, now=now)

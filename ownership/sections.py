@@ -3,14 +3,16 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from crm.dates import local_today
 from customers.models import Customer
-from customers.sections import Section, register
+from customers.sections import QuickAction, Section, register
 from customers.selectors import can_see_file
 
 from . import selectors, services
-from .models import MissingReleaseNote
+from .models import MissingReleaseNote, PoolSettings
 
 
 def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any] | None:
@@ -40,7 +42,21 @@ def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any
         not is_owner
         and MissingReleaseNote.objects.filter(customer=customer, former_owner=user, note__isnull=True).exists()
     )
+    can_claim = in_pool and user.is_salesperson and user.department_id == customer.department_id
+    actions = []
+    if can_claim and not cooloff_until:
+        actions.append(
+            QuickAction(
+                label=_("Claim"),
+                url=reverse("ownership:claim", args=[customer.pk]),
+                icon="bi-hand-index",
+                order=10,
+                post=True,
+                style="success",
+            )
+        )
     return {
+        "quick_actions": actions,
         "in_pool": in_pool,
         "is_owner": is_owner,
         "owner": customer.owner,
@@ -53,6 +69,7 @@ def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any
         "days_left": left,
         "warning": left is not None and left <= settings.warning_days,
         "warning_days": settings.warning_days,
+        "no_sale_months": PoolSettings.NO_SALE_MONTHS,
         "introduced_by": customer.introduced_by,
         "is_problem": customer.is_problem,
         "problem_reason": customer.problem_reason,
@@ -66,7 +83,7 @@ def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any
         "cooloff_until": cooloff_until,
         "history": history,
         "current_note": current_note,
-        "can_claim": in_pool and user.is_salesperson and user.department_id == customer.department_id,
+        "can_claim": can_claim,
         "can_release": is_owner,
         "owes_note": owes_note,
         "can_assign": manages and in_pool,

@@ -18,7 +18,7 @@ NIGHTLY_HOUR = 1  # 01:00 Asia/Shanghai, as in CELERY_BEAT_SCHEDULE
 
 
 def pool_settings_of(department_id: int | None) -> PoolSettings:
-    """A department's settings for reading: the saved row, or SPEC.md's defaults unsaved (a page
+    """A department's settings for reading: the saved row, or the defaults of docs/rules.md unsaved (a page
     view never creates a row)."""
     if department_id is None:
         return PoolSettings()

@@ -171,7 +171,7 @@ def customer_register(
             if unsold_count(user=user) >= limit:
                 raise ClaimRefused(
                     _(
-                        "You own %(n)d customers without a confirmed sale, the limit (R5.8): close a deal or "
+                        "You own %(n)d customers without a confirmed sale, the limit: close a deal or "
                         "release a customer before registering another, or ask your manager to register it "
                         "into the pool."
                     )
@@ -219,19 +219,19 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
         cooloff = _cooloff(customer=current, user=user)
         if cooloff and today < cooloff[1]:
             raise ClaimRefused(
-                _("You lost or released %(name)s on %(released)s; you may claim it again from %(date)s (R5.8).")
+                _("You lost or released %(name)s on %(released)s; you may claim it again from %(date)s.")
                 % {"name": current.name, "released": cooloff[0], "date": cooloff[1]}
             )
         if claims_today(user=user, now=now) >= settings.daily_claim_cap:
             raise ClaimRefused(
-                _("You have claimed %(n)d customers today, the daily limit (R5.8). Try again tomorrow.")
+                _("You have claimed %(n)d customers today, the daily limit. Try again tomorrow.")
                 % {"n": settings.daily_claim_cap}
             )
         limit = unsold_limit(user=user, settings=settings)
         if unsold_count(user=user) >= limit:
             raise ClaimRefused(
                 _(
-                    "You own %(n)d customers without a confirmed sale, the limit (R5.8). Close a deal or "
+                    "You own %(n)d customers without a confirmed sale, the limit. Close a deal or "
                     "release a customer first."
                 )
                 % {"n": limit}
@@ -292,9 +292,7 @@ def customer_release(*, customer: Customer, user: User, now: datetime | None = N
             raise PermissionDenied(_("Only the owner releases a customer."))
         note = current_release_note(current)
         if note is None:
-            raise DomainError(
-                _("Write the release note (situation, contacts, how far communication went) first (R7.3).")
-            )
+            raise DomainError(_("Write the release note (situation, contacts, how far communication went) first."))
         _release(current, reason=ReleaseReason.VOLUNTARY, now=now)
         _event(
             current,
@@ -381,7 +379,7 @@ def missing_note_demand(*, item: MissingReleaseNote, manager: User, now: datetim
         notify(
             recipient=item.former_owner,
             kind="note_demanded",
-            text=_("%(manager)s asks for your release note on %(name)s (R7.3).")
+            text=_("%(manager)s asks for your release note on %(name)s.")
             % {"manager": manager, "name": item.customer.name},
             url=reverse("ownership:missing_notes"),
             now=now,
@@ -425,7 +423,7 @@ def customer_assign(
                 % {"name": current.name, "owner": current.owner}
             )
         if relationship and not introduced_by.strip():
-            raise DomainError(_("Say who introduced this relationship customer (R5.6)."))
+            raise DomainError(_("Say who introduced this relationship customer."))
         basis = Basis.RELATIONSHIP if relationship else Basis.ASSIGNED
         if not _take(current, user=to_user, basis=basis, today=today, introduced_by=introduced_by.strip()):
             raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
@@ -629,7 +627,7 @@ def _tell_managers_first_order_unowned(customer: Customer, salesperson: User, no
     ).distinct()
     text = _(
         "Finance confirmed the first order of %(name)s, recorded by %(who)s, who can no longer own "
-        "customers: the owner is unchanged; assign the customer if needed (R5.3)."
+        "customers: the owner is unchanged; assign the customer if needed."
     ) % {"name": customer.name, "who": salesperson}
     url = reverse("customers:detail", args=[customer.pk])
     notify_many(messages=[Message(m.pk, "first_order_unowned", text, url) for m in managers], now=now)
@@ -671,7 +669,7 @@ def customer_first_order(
             notify(
                 recipient=salesperson,
                 kind="assigned",
-                text=_("Finance confirmed the first order of %(name)s: it is now your customer (R5.3).")
+                text=_("Finance confirmed the first order of %(name)s: it is now your customer.")
                 % {"name": current.name},
                 url=reverse("customers:detail", args=[current.pk]),
                 now=now,

@@ -224,7 +224,7 @@ def claim(request: HttpRequest, pk: int) -> HttpResponse:
         state, message = "refused", exc.message
     else:
         state = "claimed"
-        message = _("%(name)s is now your customer; close a deal by %(deadline)s (R5.2).") % {
+        message = _("%(name)s is now your customer; close a deal by %(deadline)s.") % {
             "name": customer.name,
             "deadline": customer.deadline,
         }
@@ -288,7 +288,7 @@ def register(request: HttpRequest) -> HttpResponse:
             if customer.owner_id == user.pk:
                 messages.success(
                     request,
-                    _("%(name)s is registered and yours (first inquiry); close a deal by %(deadline)s (R5.1, R5.2).")
+                    _("%(name)s is registered and yours (first inquiry); close a deal by %(deadline)s.")
                     % {"name": customer.name, "deadline": customer.deadline},
                 )
             else:

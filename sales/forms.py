@@ -123,7 +123,7 @@ class SalesSettingsForm(forms.ModelForm):
         max_value=Decimal("0.5"),
         max_digits=5,
         decimal_places=4,
-        help_text=_("Share of confirmed sales, e.g. 0.03 for 3% (R8.3)."),
+        help_text=_("Share of confirmed sales, e.g. 0.03 for 3%."),
     )
 
     class Meta:

@@ -51,7 +51,7 @@ class Order(models.Model):
     paid_amount = models.DecimalField(_("confirmed payments"), default=Decimal(0), max_digits=14, decimal_places=2)
     status = models.CharField(_("status"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.AWAITING)
     confirmed_on = models.DateField(
-        _("sale date"), null=True, blank=True, help_text=_("The day finance confirmed the first payment (R8.1).")
+        _("sale date"), null=True, blank=True, help_text=_("The day finance confirmed the first payment.")
     )
     created_at = models.DateTimeField(_("recorded"))
 
@@ -131,7 +131,7 @@ class SaleEventKind(models.TextChoices):
     ORDER_RECORDED = "order_recorded", _("Order recorded")
     PAYMENT_CONFIRMED = "payment_confirmed", _("Payment confirmed")
     SALE_CONFIRMED = "sale_confirmed", _("Order became a confirmed sale")
-    FIRST_ORDER = "first_order", _("First order: the salesperson became the owner (R5.3)")
+    FIRST_ORDER = "first_order", _("First order: the salesperson became the owner")
     PAYMENT_REVERSED = "payment_reversed", _("Payment confirmation reversed")
     SALE_REVERSED = "sale_reversed", _("Confirmed sale reversed")
     FIRST_SALE_REVERSED = "first_sale_reversed", _("First confirmed sale reversed; the owner stays")
@@ -190,31 +190,26 @@ class TierChange(AppendOnly):
 
 
 class SalesSettings(models.Model):
-    """R2.2 and R8.3 settings of one department; the defaults are SPEC.md's."""
+    """R2.2 and R8.3 settings of one department; the defaults are docs/rules.md's."""
 
     department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="sales_settings")
     vip_threshold = models.DecimalField(
         _("VIP / Special VIP from (¥)"),
         default=Decimal(100000),
-        help_text=_("R2"),
         max_digits=14,
         decimal_places=2,
     )
-    a_threshold = models.DecimalField(
-        _("tier A from (¥)"), default=Decimal(50000), help_text=_("R2"), max_digits=14, decimal_places=2
-    )
-    b_threshold = models.DecimalField(
-        _("tier B from (¥)"), default=Decimal(30000), help_text=_("R2"), max_digits=14, decimal_places=2
-    )
+    a_threshold = models.DecimalField(_("tier A from (¥)"), default=Decimal(50000), max_digits=14, decimal_places=2)
+    b_threshold = models.DecimalField(_("tier B from (¥)"), default=Decimal(30000), max_digits=14, decimal_places=2)
     window_months = models.PositiveSmallIntegerField(
-        _("window (months)"), default=12, help_text=_("Trailing months of confirmed sales that count (R2).")
+        _("window (months)"), default=12, help_text=_("Trailing months of confirmed sales that count.")
     )
     commission_rate = models.DecimalField(
         _("commission rate"),
         max_digits=5,
         decimal_places=4,
         default=Decimal("0.0300"),
-        help_text=_("Share of confirmed sales, e.g. 0.03 for 3% (R8.3)."),
+        help_text=_("Share of confirmed sales, e.g. 0.03 for 3%."),
     )
     # The last as-of date the nightly job moved this department's window to (R2.1 catch-up).
     window_applied_on = models.DateField(null=True, blank=True, editable=False)
@@ -233,7 +228,7 @@ class SalesSettings(models.Model):
 
 class HoldSource(models.TextChoices):
     MANAGER = "manager", _("Manager")
-    HANDOVER = "handover", _("Handover (R7)")
+    HANDOVER = "handover", _("Handover")
 
 
 class CommissionHold(models.Model):

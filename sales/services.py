@@ -92,7 +92,7 @@ def _check_day(day: date, *, today: date, what: str) -> None:
 
 
 def sales_settings_of(department_id: int | None) -> SalesSettings:
-    """A department's saved settings, or SPEC.md's defaults unsaved."""
+    """A department's saved settings, or the defaults of docs/rules.md unsaved."""
     if not department_id:
         return SalesSettings()
     return SalesSettings.objects.filter(department_id=department_id).first() or SalesSettings(

@@ -137,7 +137,7 @@ def payment_confirm(request: HttpRequest, pk: int) -> HttpResponse:
                 "id": order.pk,
             }
             if result.became_owner:
-                text += " " + _("First order: %(user)s now owns %(name)s (R5.3).") % {
+                text += " " + _("First order: %(user)s now owns %(name)s.") % {
                     "user": order.salesperson,
                     "name": order.customer.name,
                 }
@@ -164,7 +164,7 @@ def payment_reverse(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                _("The confirmation of %(amount)s is reversed; ownership and tier follow (R8.2).")
+                _("The confirmation of %(amount)s is reversed; ownership and tier follow.")
                 % {"amount": services.money(payment.amount)},
             )
             return redirect("sales:order_detail", pk=payment.order_id)

@@ -40,13 +40,13 @@ class RequestForm(forms.Form):
         _("what the customer asks for"),
         max_length=TEXT_MAX,
         rows=5,
-        help_text=_("As the customer said it. It cannot be edited once submitted; later words are notes (R6.5)."),
+        help_text=_("As the customer said it. It cannot be edited once submitted; later words are notes."),
     )
     caller_name = forms.CharField(label=_("caller"), max_length=60, required=False)
     caller_phone = forms.CharField(label=_("caller's phone"), max_length=30, required=False)
     caller_company = forms.CharField(label=_("caller's company"), max_length=200, required=False)
     register = forms.BooleanField(
-        label=_("Register the caller as a new customer (first inquiry, R5.1)"),
+        label=_("Register the caller as a new customer (first inquiry)"),
         required=False,
     )
 
@@ -139,7 +139,7 @@ class MoveForm(forms.Form):
     prefix = "move"
 
     new_date = DayField(label=_("new expected date"))
-    reason = _text(_("reason"), help_text=_("Why the date moves; kept in the timeline (R6.3)."))
+    reason = _text(_("reason"), help_text=_("Why the date moves; kept in the timeline."))
 
 
 class CloseForm(forms.Form):

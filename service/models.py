@@ -60,7 +60,7 @@ class ServiceRequest(models.Model):
 
     kind = models.CharField(_("type"), max_length=20, choices=RequestKind.choices)
     channel = models.CharField(_("channel"), max_length=20, choices=RequestChannel.choices)
-    text = models.TextField(_("request"), help_text=_("What the customer asked for, as written. Never edited (R6.5)."))
+    text = models.TextField(_("request"), help_text=_("What the customer asked for, as written. Never edited."))
 
     # R6.1: whoever logged it, until it is closed; never changes.
     responsible = models.ForeignKey(

@@ -3,10 +3,12 @@
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from crm.dates import local_today
 from customers.models import Customer
-from customers.sections import Section, register
+from customers.sections import QuickAction, Section, register
 
 from .selectors import requests_visible_to
 
@@ -27,7 +29,18 @@ def service_context(request: HttpRequest, customer: Customer) -> dict[str, Any] 
     today = local_today()
     for row in rows:
         row.overdue = row.is_open and row.due_on < today
-    return {"requests": rows[:SECTION_SIZE], "more": len(rows) > SECTION_SIZE, "can_log": can_log}
+    log = QuickAction(
+        label=_("Log a request"),
+        url=f"{reverse('service:new')}?customer={customer.pk}",
+        icon="bi-headset",
+        order=40,
+    )
+    return {
+        "quick_actions": [log] if can_log else [],
+        "requests": rows[:SECTION_SIZE],
+        "more": len(rows) > SECTION_SIZE,
+        "can_log": can_log,
+    }
 
 
 register(Section(key="service", template="service/_customer_section.html", order=40, context=service_context))

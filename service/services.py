@@ -91,7 +91,7 @@ def _require_open(request: ServiceRequest) -> None:
 def _require_responsible(user: User, request: ServiceRequest) -> None:
     if not selectors.decides_outcome(user, request):
         raise PermissionDenied(
-            _("Only %(name)s, who received this request first, decides how it ends (R6.1); add a note instead.")
+            _("Only %(name)s, who received this request first, decides how it ends; add a note instead.")
             % {"name": request.responsible}
         )
 
@@ -366,9 +366,7 @@ def request_close(*, request: ServiceRequest, user: User, text: str, now: dateti
         _require_responsible(user, request)
         _require_open(request)
         if request.outcome not in (Outcome.REFERRED, Outcome.PLAN):
-            raise DomainError(
-                _("Decide how the request ends first: solved on the spot, referred, or a handling plan (R6.2).")
-            )
+            raise DomainError(_("Decide how the request ends first: solved on the spot, referred, or a handling plan."))
         request.status = RequestStatus.CLOSED
         request.closed_at = now
         request.closed_by = user
@@ -435,7 +433,7 @@ def requests_notify_overdue(*, as_of: date | None = None, now: datetime | None =
             text = (
                 _(
                     "Service request #%(id)d (%(kind)s, %(who)s) was due on %(date)s: close it, or move the "
-                    "date with a reason (R6.3)."
+                    "date with a reason."
                 )
                 % values
             )
@@ -449,8 +447,8 @@ def requests_notify_overdue(*, as_of: date | None = None, now: datetime | None =
             assert manager.department_id is not None  # filtered above
             n = per_department[manager.department_id]
             text = ngettext(
-                "%(n)d service request of your department became overdue (R6.3).",
-                "%(n)d service requests of your department became overdue (R6.3).",
+                "%(n)d service request of your department became overdue.",
+                "%(n)d service requests of your department became overdue.",
                 n,
             ) % {"n": n}
             messages.append(Message(manager.pk, "service_overdue", text, reverse("service:list") + "?status=overdue"))

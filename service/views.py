@@ -353,7 +353,7 @@ def request_note(request: HttpRequest, pk: int) -> HttpResponse:
 def _require_responsible(request: HttpRequest, pk: int) -> ServiceRequest:
     req = selectors.request_for_user(user=request.user, pk=pk)
     if not selectors.decides_outcome(request.user, req):
-        raise PermissionDenied(_("Only the responsible person decides how the request ends (R6.1)."))
+        raise PermissionDenied(_("Only the responsible person decides how the request ends."))
     return req
 
 
@@ -381,7 +381,7 @@ def request_refer(request: HttpRequest, pk: int) -> HttpResponse:
         call=lambda req, c: services.request_refer(
             request=req, user=request.user, reason=c["reason"], department=c.get("department"), person=c.get("person")
         ),
-        done=_("Request referred; you stay responsible until it is closed (R6.1)."),
+        done=_("Request referred; you stay responsible until it is closed."),
     )
 
 

@@ -28,7 +28,8 @@ def test_r5_12_pool_card_and_claimers_page_show_reason_note_and_history(client_f
 
     before = client_for(teammate).get(url).content.decode()
     assert "客户明年扩建新厂房" in before  # the release note
-    assert "R5.2" in before  # why it entered the pool
+    assert "2个月内未成交" in before  # why it entered the pool, in plain words (no rule id)
+    assert "R5.2" not in before
     assert "2026-03-11" in before  # when
 
     services.customer_claim(customer=c, user=teammate)
@@ -36,7 +37,9 @@ def test_r5_12_pool_card_and_claimers_page_show_reason_note_and_history(client_f
     assert "客户明年扩建新厂房" in after
     assert "采购部赵经理" in after  # contact details unmasked once claimed
     # The whole history: the original ownership's release and the claim.
-    assert after.count("R5.2") >= 1 and "张伟" in after and "李娜" in after
+    assert "2个月内未成交" in after and "张伟" in after and "李娜" in after
+    # The release was the rule's own act: its history row links to the rule on the rules page.
+    assert 'href="/rules/#deal-deadline"' in after
 
 
 def test_r5_12_the_card_shows_the_last_releases_note_not_an_older_one(owner, department):

@@ -25,5 +25,5 @@ def test_a_services_refusal_is_a_403_page_with_its_words(client_for, owner, mana
     response = client_for(manager).post(reverse("service:close", args=[req.pk]), {"close-text": "x"})
     assert response.status_code == 403
     with translation.override("zh-hans"):
-        words = translation.gettext("Only the responsible person decides how the request ends (R6.1).")
+        words = translation.gettext("Only the responsible person decides how the request ends.")
     assert words in response.content.decode()
