@@ -191,6 +191,40 @@ def releasing_on(
     return qs.order_by("owner_id", "name")
 
 
+def may_own_by_first_order(user: User, customer: Customer) -> bool:
+    """R5.3 gives the customer to the order's salesperson only while it can own customers: an
+    active salesperson of the customer's department (one who left stays out; managers decide)."""
+    return bool(user.is_active and user.is_salesperson and user.department_id == customer.department_id)
+
+
+@dataclass(frozen=True)
+class SaleEffect:
+    """What a confirmed sale of `customer` on `day` would do to its ownership (shown before finance
+    saves a first payment, R8.1)."""
+
+    first_order: bool  # the customer's first confirmed sale ever: R5.3 applies
+    new_owner: User | None  # who becomes (or stays) the owner on basis first order
+    previous_owner: User | None
+    owner_blocked: bool  # first order, but its salesperson cannot own customers: the owner stays
+    deadline: date | None  # the owner's deadline after the sale
+
+
+def sale_effect(*, customer: Customer, salesperson: User, day: date) -> SaleEffect:
+    """Mirrors services.customer_record_sale, without writing."""
+    from .services import compute_deadline
+
+    first = customer.last_sale_on is None
+    if first and may_own_by_first_order(salesperson, customer):
+        deadline = compute_deadline(owned_since=day, sold_in_ownership=True, last_sale_on=day)
+        return SaleEffect(True, salesperson, customer.owner, False, deadline)
+    deadline = None
+    if customer.owner_id is not None:
+        last = max(customer.last_sale_on or day, day)
+        moved = compute_deadline(owned_since=customer.owned_since or day, sold_in_ownership=True, last_sale_on=last)
+        deadline = max(moved, customer.deadline or moved)
+    return SaleEffect(first, None, customer.owner, first, deadline)
+
+
 def days_left(customer: Customer, *, today: date | None = None) -> int | None:
     if customer.deadline is None:
         return None

@@ -24,6 +24,7 @@ from customers.validators import normalize_company_name
 from notifications.services import Message, notify, notify_many
 
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
+from .selectors import may_own_by_first_order
 
 # Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
 # count too, or releasing the day before the deadline and re-claiming would reset the clock.
@@ -597,7 +598,7 @@ def customer_record_sale(
         current = _lock_customer(customer)
         first_ever = current.last_sale_on is None
         if first_ever:
-            if _may_own_by_first_order(salesperson, current):
+            if may_own_by_first_order(salesperson, current):
                 return SaleOutcome(
                     customer_first_order(customer=current, salesperson=salesperson, sale_date=sale_date, now=now)
                 )
@@ -615,10 +616,6 @@ def customer_record_sale(
                 update["warned_for_deadline"] = None
         Customer.objects.filter(pk=current.pk).update(**update)
         return SaleOutcome(False)
-
-
-def _may_own_by_first_order(user: User, customer: Customer) -> bool:
-    return bool(user.is_active and user.is_salesperson and user.department_id == customer.department_id)
 
 
 def _tell_managers_first_order_unowned(customer: Customer, salesperson: User, now: datetime) -> None:

@@ -354,6 +354,23 @@ class Confirmation:
     tier_change: TierChange | None
 
 
+def payment_check(*, order: Order, amount: Decimal, received_on: date, today: date) -> None:
+    """The payment may be confirmed on the order as it stands: received in the past, not paid in
+    full, no overpayment. Also shown on the confirmation step, before finance saves."""
+    _check_day(received_on, today=today, what=_("date received"))
+    outstanding = order.outstanding
+    if outstanding <= 0:
+        raise DomainError(_("Order #%(id)s is already paid in full.") % {"id": order.pk})
+    if amount > outstanding:
+        raise DomainError(
+            _(
+                "%(amount)s is more than the %(outstanding)s still due on order #%(id)s: overpayment is "
+                "not accepted. Confirm at most the amount due."
+            )
+            % {"amount": money(amount), "outstanding": money(outstanding), "id": order.pk}
+        )
+
+
 def payment_confirm(
     *, order: Order, user: User, amount: Decimal, received_on: date, now: datetime | None = None
 ) -> Confirmation:
@@ -364,23 +381,12 @@ def payment_confirm(
     today = local_today(now)
     _require_finance(user)
     amount = clean_amount(amount)
-    _check_day(received_on, today=today, what=_("date received"))
     with transaction.atomic():
         # The customer first, as the nightly release and ownership services lock it: a
         # confirmation and a release of the same customer never interleave.
         customer = Customer.objects.select_for_update().get(pk=order.customer_id)
         current = Order.objects.select_for_update().select_related("salesperson").get(pk=order.pk)
-        outstanding = current.outstanding
-        if outstanding <= 0:
-            raise DomainError(_("Order #%(id)s is already paid in full.") % {"id": current.pk})
-        if amount > outstanding:
-            raise DomainError(
-                _(
-                    "%(amount)s is more than the %(outstanding)s still due on order #%(id)s: overpayment is "
-                    "not accepted. Confirm at most the amount due."
-                )
-                % {"amount": money(amount), "outstanding": money(outstanding), "id": current.pk}
-            )
+        payment_check(order=current, amount=amount, received_on=received_on, today=today)
         payment = Payment.objects.create(
             order=current, amount=amount, received_on=received_on, confirmed_by=user, confirmed_at=now
         )

@@ -18,8 +18,10 @@ from accounts.models import Department, User
 from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import id_param
+from crm.sorting import Direction, ordering_param, sort_links
 from customers.selectors import customer_for_user, customers_visible_to
 from customers.services import customer_search_q
+from ownership.selectors import sale_effect
 
 from . import selectors, services
 from .forms import HoldForm, OrderForm, PaymentForm, QueueFilter, ReverseForm, SalesSettingsForm
@@ -91,7 +93,7 @@ def order_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
                 _("Order #%(id)s of %(amount)s recorded; it counts as a sale once finance confirms its first payment.")
                 % {"id": order.pk, "amount": services.money(order.amount)},
             )
-            return redirect("customers:detail", pk=customer.pk)
+            return redirect("sales:order_detail", pk=order.pk)
     return render(request, "sales/order_form.html", {"customer": customer, "form": form})
 
 
@@ -122,10 +124,15 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def payment_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    """Two steps: the queue's or the order's form (pre-filled with the full amount due and today)
+    posts here and gets the confirmation step — amount, order and what the confirmation does to
+    the customer's ownership (R5.3) — whose button posts again with `confirmed=1` to save."""
     user = request.user
     order = selectors.order_for_user(user=user, pk=pk)
     _require(user.is_finance, _("Only finance confirms or reverses payments."))
     form = PaymentForm(request.POST)
+    if form.is_valid() and request.POST.get("confirmed") != "1":
+        return _confirmation_step(request, order, form)
     if form.is_valid():
         try:
             result = services.payment_confirm(order=order, user=user, **form.cleaned_data)
@@ -145,6 +152,37 @@ def payment_confirm(request: HttpRequest, pk: int) -> HttpResponse:
             return HttpResponseRedirect(_safe_next(request, reverse("sales:order_detail", args=[order.pk])))
     order.refresh_from_db()
     return _order_page(request, order, payment_form=form)
+
+
+def _confirmation_step(request: HttpRequest, order: Order, form: PaymentForm) -> HttpResponse:
+    amount = form.cleaned_data["amount"]
+    problem = ""
+    try:
+        services.payment_check(
+            order=order, amount=amount, received_on=form.cleaned_data["received_on"], today=local_today()
+        )
+    except DomainError as exc:
+        problem = exc.message
+    becomes_sale = order.confirmed_on is None
+    customer = order.customer
+    effect = sale_effect(customer=customer, salesperson=order.salesperson, day=local_today()) if becomes_sale else None
+    return render(
+        request,
+        "sales/payment_confirm.html",
+        {
+            "order": order,
+            "customer": customer,
+            "amount": amount,
+            "received_on": form.cleaned_data["received_on"],
+            "still_due_after": order.outstanding - amount,
+            "becomes_sale": becomes_sale,
+            "effect": effect,
+            "problem": problem,
+            "next_url": _safe_next(request, ""),
+            "back_url": _safe_next(request, reverse("sales:order_detail", args=[order.pk])),
+            "today": local_today(),
+        },
+    )
 
 
 @require_http_methods(GET_POST)
@@ -213,8 +251,17 @@ def receivables(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_reader(user)
     by = "salesperson" if request.GET.get("by") == "salesperson" else "customer"
-    qs = selectors.receivables_by_salesperson(user) if by == "salesperson" else selectors.receivables_by_customer(user)
-    return render(request, "sales/receivables.html", {"by": by, "page_obj": _paginate(request, qs)})
+    orderings = selectors.RECEIVABLE_ORDERINGS[by]
+    ordering = ordering_param(request.GET.get("ordering"), orderings, "-due_total")
+    if by == "salesperson":
+        qs = selectors.receivables_by_salesperson(user, ordering)
+    else:
+        qs = selectors.receivables_by_customer(user, ordering)
+    sorts = sort_links(ordering, RECEIVABLE_SORT_COLUMNS, allowed=orderings)
+    return render(request, "sales/receivables.html", {"by": by, "page_obj": _paginate(request, qs), "sorts": sorts})
+
+
+RECEIVABLE_SORT_COLUMNS: dict[str, Direction] = {"name": "asc", "orders": "desc", "due_total": "desc", "since": "asc"}
 
 
 def _month(value: str | None) -> date:

@@ -17,6 +17,7 @@ from accounts.models import Department, User
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import capped_page, id_param
+from crm.sorting import Direction, ordering_param, sort_links
 from customers.forms import CustomerRegisterForm
 from customers.models import Customer
 from customers.selectors import (
@@ -56,6 +57,22 @@ def _can_log(user: User) -> bool:
 
 # --- Lists -------------------------------------------------------------------------------------
 
+# The list's sortable columns (?ordering=): the request number, when it was logged, when it is
+# due and when it was closed. One user's requests are a few hundred; open ones by due day come
+# straight out of svc_open_resp_due and svc_open_dept_due.
+REQUEST_ORDERINGS: dict[str, tuple] = {
+    "due_on": (F("due_on").asc(), F("id").asc()),
+    "-due_on": (F("due_on").desc(), F("id").desc()),
+    "created_at": (F("created_at").asc(), F("id").asc()),
+    "-created_at": (F("created_at").desc(), F("id").desc()),
+    "-closed_at": (F("closed_at").desc(nulls_last=True), F("id").desc()),
+    "closed_at": (F("closed_at").asc(nulls_last=True), F("id").asc()),
+    "id": (F("id").asc(),),
+    "-id": (F("id").desc(),),
+}
+DEFAULT_ORDERING = {"open": "due_on", "overdue": "due_on", "closed": "-closed_at", "all": "-created_at"}
+REQUEST_SORT_COLUMNS: dict[str, Direction] = {"id": "desc", "created_at": "desc", "due_on": "asc", "closed_at": "desc"}
+
 
 @require_http_methods(GET)
 def request_list(request: HttpRequest) -> HttpResponse:
@@ -69,15 +86,15 @@ def request_list(request: HttpRequest) -> HttpResponse:
     if kind not in RequestKind.values:
         kind = ""
     if status == "overdue":
-        qs = selectors.overdue_for(user=user, today=today).order_by("due_on", "id")
+        qs = selectors.overdue_for(user=user, today=today)
     else:
         qs = selectors.requests_visible_to(user)
         if status == "open":
-            qs = qs.filter(status=RequestStatus.OPEN).order_by("due_on", "id")
+            qs = qs.filter(status=RequestStatus.OPEN)
         elif status == "closed":
-            qs = qs.filter(status=RequestStatus.CLOSED).order_by(F("closed_at").desc(nulls_last=True), "-id")
-        else:
-            qs = qs.order_by("-created_at", "-id")
+            qs = qs.filter(status=RequestStatus.CLOSED)
+    ordering = ordering_param(request.GET.get("ordering"), REQUEST_ORDERINGS, DEFAULT_ORDERING[status])
+    qs = qs.order_by(*REQUEST_ORDERINGS[ordering])
     if kind:
         qs = qs.filter(kind=kind)
     # ?customer=<id>: one customer's requests, from its page; a customer the user may not see is
@@ -106,6 +123,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
             ],
             "can_log": _can_log(user),
             "today": today,
+            "ordering": ordering if "ordering" in request.GET else "",
+            "sorts": sort_links(ordering, REQUEST_SORT_COLUMNS, allowed=REQUEST_ORDERINGS),
         },
     )
 

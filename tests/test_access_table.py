@@ -850,7 +850,7 @@ def payload(url_name: str, kind: str, world, teammate) -> dict:
     if url_name == "sales:order_create":
         return {"amount": "5000", "deal_date": today.isoformat(), "description": "工业控制器 5 台"}
     if url_name == "sales:payment_confirm":
-        return {"amount": "1000", "received_on": today.isoformat()}
+        return {"amount": "1000", "received_on": today.isoformat(), "confirmed": "1"}
     if url_name == "sales:payment_reverse":
         return {"reason": "银行退票"}
     if url_name == "sales:hold_release":

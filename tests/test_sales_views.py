@@ -96,10 +96,11 @@ def test_finance_confirms_from_the_queue(client_for, owner, finance, customer):
     client = client_for(finance)
     queue = client.get(reverse("sales:queue"))
     assert queue.status_code == 200 and f"#{order.pk}" in queue.content.decode()
-    response = client.post(
-        reverse("sales:payment_confirm", args=[order.pk]),
-        {"amount": "4000", "received_on": "2026-03-10", "next": reverse("sales:queue")},
-    )
+    data = {"amount": "4000", "received_on": "2026-03-10", "next": reverse("sales:queue")}
+    step = client.post(reverse("sales:payment_confirm", args=[order.pk]), data)
+    assert step.status_code == 200 and not Payment.objects.exists()  # the confirmation step saves nothing
+    assert 'name="confirmed" value="1"' in step.content.decode()
+    response = client.post(reverse("sales:payment_confirm", args=[order.pk]), {**data, "confirmed": "1"})
     assert response.status_code == 302 and response.url == reverse("sales:queue")
     order = reload(order)
     assert order.paid_amount == Decimal(4000) and order.confirmed_on == TODAY
@@ -120,12 +121,14 @@ def test_bad_confirmations_show_a_message_and_change_nothing(
     client_for, owner, finance, customer, amount, received_on, message
 ):
     order = record(customer, owner, "10000.00", day=TODAY)
-    response = client_for(finance).post(
-        reverse("sales:payment_confirm", args=[order.pk]), {"amount": amount, "received_on": received_on}
-    )
-    assert response.status_code == 200
-    assert message in response.content.decode()
-    assert not Payment.objects.exists() and reload(order).confirmed_on is None
+    for step in ({}, {"confirmed": "1"}):  # refused on the confirmation step, and if posted past it
+        response = client_for(finance).post(
+            reverse("sales:payment_confirm", args=[order.pk]), {"amount": amount, "received_on": received_on, **step}
+        )
+        assert response.status_code == 200
+        assert message in response.content.decode()
+        assert 'name="confirmed" value="1"' not in response.content.decode()
+        assert not Payment.objects.exists() and reload(order).confirmed_on is None
 
 
 @pytest.mark.parametrize(("who", "status"), [("owner", 403), ("manager", 403), ("teammate", 404), ("outsider", 404)])
@@ -133,7 +136,8 @@ def test_only_finance_confirms_and_reverses_over_http(client_for, request, owner
     order = record(customer, owner, "10000.00", day=TODAY)
     client = client_for(request.getfixturevalue(who))
     response = client.post(
-        reverse("sales:payment_confirm", args=[order.pk]), {"amount": "100", "received_on": "2026-03-10"}
+        reverse("sales:payment_confirm", args=[order.pk]),
+        {"amount": "100", "received_on": "2026-03-10", "confirmed": "1"},
     )
     assert response.status_code == status
     assert not Payment.objects.exists()

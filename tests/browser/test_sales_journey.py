@@ -27,6 +27,10 @@ def test_order_recorded_confirmed_and_shown_on_the_customer_page(page: Page, liv
     with page.expect_navigation():
         page.click("main form [type=submit]")
     order = Order.objects.get(customer=customer)
+    # After saving, the salesperson lands on the order it just recorded.
+    assert page.url == live_server.url + reverse("sales:order_detail", args=[order.pk])
+    expect(page.locator("main")).to_contain_text("¥20,000.00")
+    page.goto(detail)
     expect(page.locator("#section-sales")).to_contain_text("¥20,000.00")
 
     page.context.clear_cookies()
@@ -37,6 +41,13 @@ def test_order_recorded_confirmed_and_shown_on_the_customer_page(page: Page, liv
     row.locator(f"#amount-{order.pk}").fill("5000")
     with page.expect_navigation():
         row.locator("[type=submit]").click()
+    # The confirmation step: amount, order and what it does to ownership, nothing saved yet.
+    expect(page.locator('[data-testid="confirm-amount"]')).to_have_text("¥5,000.00")
+    expect(page.locator('[data-testid="ownership-effect"]')).to_contain_text(str(owner))
+    assert not order.payments.exists()
+    with page.expect_navigation():
+        page.locator("main form [type=submit]").click()
+    assert page.url == live_server.url + reverse("sales:queue")
     expect(page.locator(".alert-success")).to_be_visible()
 
     page.goto(detail)
