@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
@@ -187,7 +188,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     contacts = _contact_rows(user, customer, full)
     section_list = sections.render_context(request, customer)
     call = [
-        sections.QuickAction(label=_("Call"), url=f"tel:{row['phone']}", icon="bi-telephone", order=90)
+        sections.QuickAction(
+            label=pgettext("quick action", "Call"), url=f"tel:{row['phone']}", icon="bi-telephone", order=90
+        )
         for row in contacts[:1]
         if full and row["phone"]
     ]

@@ -29,7 +29,11 @@ class Rule(models.TextChoices):
 
 
 # Where the rules page (rules:index) explains each rule that acts on its own.
-RULE_ANCHORS = {Rule.R5_2: "deal-deadline", Rule.R5_3: "first-order", Rule.R5_4: "no-sale-deadline"}
+RULE_ANCHORS: dict[str, str] = {
+    Rule.R5_2.value: "deal-deadline",
+    Rule.R5_3.value: "first-order",
+    Rule.R5_4.value: "no-sale-deadline",
+}
 
 
 class OwnershipEvent(models.Model):

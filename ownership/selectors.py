@@ -215,9 +215,9 @@ def sale_effect(*, customer: Customer, salesperson: User, day: date) -> SaleEffe
 
     first = customer.last_sale_on is None
     if first and may_own_by_first_order(salesperson, customer):
-        deadline = compute_deadline(owned_since=day, sold_in_ownership=True, last_sale_on=day)
-        return SaleEffect(True, salesperson, customer.owner, False, deadline)
-    deadline = None
+        new_deadline = compute_deadline(owned_since=day, sold_in_ownership=True, last_sale_on=day)
+        return SaleEffect(True, salesperson, customer.owner, False, new_deadline)
+    deadline: date | None = None
     if customer.owner_id is not None:
         last = max(customer.last_sale_on or day, day)
         moved = compute_deadline(owned_since=customer.owned_since or day, sold_in_ownership=True, last_sale_on=last)

@@ -98,7 +98,7 @@ def receivable_orders(user: User) -> QuerySet[Order]:
 # The receivables' sortable columns (?ordering=), per grouping: what is owed, how many orders, since
 # when (the oldest unpaid confirmed sale: how long it has been owed) and the name. A department's
 # receivables are a few hundred groups: sorting them needs no index of its own.
-RECEIVABLE_ORDERINGS = {
+RECEIVABLE_ORDERINGS: dict[str, dict[str, tuple[str, ...]]] = {
     "customer": {
         "-due_total": ("-due_total", "customer_id"),
         "due_total": ("due_total", "customer_id"),
