@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "followups",
     "service",
     "collection",
+    "handovers",
     "rules",
 ]
 
@@ -246,6 +247,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-overdue-check": {
         "task": "ownership.tasks.check_nightly_overdue",
         "schedule": crontab(minute=30),  # hourly: tell admins when the nightly job missed a night
+    },
+    "handover-missing-notes": {
+        "task": "handovers.tasks.nag_missing_notes",
+        "schedule": crontab(hour=9, minute=0),  # R7.1: leavers' items still without a note, each day
     },
 }
 # An import (R1.2) with no progress for this many minutes, and no worker holding it, is handed to

@@ -20,6 +20,7 @@ urlpatterns = [
     path("followups/", include("followups.urls")),
     path("service/", include("service.urls")),
     path("collection/", include("collection.urls")),
+    path("handovers/", include("handovers.urls")),
     path("rules/", include("rules.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -64,6 +64,7 @@ class Basis(models.TextChoices):
     RELATIONSHIP = "relationship", _("Relationship")
     CLAIMED = "claimed", _("Claimed from the pool")
     ASSIGNED = "assigned", _("Assigned")
+    HANDED_OVER = "handed_over", _("Handed over")
 
 
 class ReleaseReason(models.TextChoices):
@@ -152,6 +153,10 @@ class Customer(models.Model):
     # Follow-up activity (R3), written through customers.services.customer_record_contact.
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     next_follow_up_on = models.DateField(_("next follow-up"), null=True, blank=True)
+    # R7: the open handover holding this customer (an id of the handovers app, floor 5, hence no
+    # foreign key). While set, the nightly job does not release the customer, nobody claims or
+    # assigns it, and its owner does not release it. Written only by ownership/services.py.
+    handover_ref = models.PositiveBigIntegerField(_("in handover"), null=True, blank=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -200,8 +205,13 @@ class Customer(models.Model):
                 condition=Q(owner__isnull=True, is_problem=True),
             ),
             models.Index(fields=["department", "name", "id"], name="cust_pool_name", condition=Q(owner__isnull=True)),
-            # The nightly job and the warnings: owned customers by deadline.
-            models.Index(fields=["deadline"], name="cust_owned_deadline", condition=Q(owner__isnull=False)),
+            # The nightly job and the warnings: owned customers by deadline, except those an open
+            # handover holds (R7: never released while in a handover).
+            models.Index(
+                fields=["deadline"],
+                name="cust_owned_deadline",
+                condition=Q(owner__isnull=False, handover_ref__isnull=True),
+            ),
             # "My customers", sorted by days left.
             models.Index(fields=["owner", "deadline", "id"], name="cust_owner_deadline"),
             models.Index(fields=["name_key"], name="cust_name_key"),

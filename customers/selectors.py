@@ -260,3 +260,21 @@ def left_the_pool(*, user: User, pk: int) -> bool:
         )
     except (ValueError, OverflowError):
         return False
+
+
+def expiring_documents_of(*, user: User, customer_ids: list[int], today: date) -> dict[int, list[CustomerDocument]]:
+    """R7 handover items: the live documents of each customer that expire within 30 days (or have
+    expired), for whoever sees the customers' files (R6.4), in one query."""
+    visible = customers_visible_to(user)
+    if not (user.is_admin_role or user.is_manager):
+        visible = visible.filter(owner=user)
+    out: dict[int, list[CustomerDocument]] = {}
+    qs = CustomerDocument.objects.filter(
+        customer_id__in=customer_ids,
+        customer__in=visible,
+        archived_at__isnull=True,
+        valid_until__lte=today + timedelta(days=EXPIRY_WARNING_DAYS),
+    ).order_by("customer_id", "valid_until", "id")
+    for doc in qs:
+        out.setdefault(doc.customer_id, []).append(doc)
+    return out

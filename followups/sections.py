@@ -13,7 +13,7 @@ from customers.sections import QuickAction, Section, register
 from customers.selectors import contacts_of
 
 from .forms import VisitForm
-from .selectors import can_record_visit, visits_visible_to
+from .selectors import can_record_visit, customer_visits_for
 
 TIMELINE_SIZE = 20
 
@@ -23,7 +23,7 @@ def visits_context(
 ) -> dict[str, Any] | None:
     user = request.user
     can_record = can_record_visit(user, customer)
-    visible = visits_visible_to(user).filter(customer=customer)
+    visible = customer_visits_for(user=user, customer=customer)
     if not can_record and not (user.is_manager or user.is_admin_role):
         # Finance and others: no follow-up records here (R6.4); a salesperson who lost the
         # customer no longer sees the section, though its own visits stay in its reports.

@@ -135,3 +135,71 @@ def follow_ups_due(*, user: User, today: date) -> QuerySet[Customer]:
         .annotate(my_next=Subquery(my_latest))
         .select_related("owner")
     )
+
+
+# --- Handovers (R7) -----------------------------------------------------------------------------
+
+# Actions after which the customer is no longer the one handed over to its current owner.
+_OWNER_CHANGES = (
+    "registered",
+    "claimed",
+    "assigned",
+    "relationship",
+    "first_order",
+    "released",
+    "problem",
+    "handed_over",
+)
+
+
+def customer_visits_for(*, user: User, customer: Customer) -> QuerySet[Visit]:
+    """The customer page's timeline. Besides what `visits_visible_to` gives, the owner of a
+    customer it received in a handover (R7) sees the visits recorded before that handover, by
+    whoever recorded them: the visit history travels with the customer. A claim from the pool
+    does not carry it (the release note does, R7.3)."""
+    from ownership.models import Action, OwnershipEvent
+
+    own = visits_visible_to(user).filter(customer=customer)
+    if not user.is_salesperson or customer.owner_id != user.pk:
+        return own
+    handed = (
+        OwnershipEvent.objects.filter(customer=customer, action=Action.HANDED_OVER, to_owner=user)
+        .order_by("-at", "-id")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if handed is None:
+        return own
+    lost_since = (
+        OwnershipEvent.objects.filter(customer=customer, at__gt=handed, action__in=_OWNER_CHANGES)
+        .exclude(to_owner=user)
+        .exists()
+    )
+    if lost_since:
+        return own
+    return Visit.objects.filter(customer=customer).filter(Q(salesperson=user) | Q(visited_at__lte=handed))
+
+
+def planned_this_month(*, user: User, customer_ids: list[int], month: date) -> dict[int, list[User]]:
+    """R7 handover items: whose visit plan of `month` (that `user` may read) names each customer."""
+    from .models import VisitPlanCustomer
+
+    out: dict[int, list[User]] = {}
+    rows = (
+        VisitPlanCustomer.objects.filter(
+            customer_id__in=customer_ids, plan__month=month.replace(day=1), plan__in=plans_visible_to(user)
+        )
+        .select_related("plan__salesperson")
+        .order_by("customer_id", "plan__salesperson_id")
+    )
+    for row in rows:
+        out.setdefault(row.customer_id, []).append(row.plan.salesperson)
+    return out
+
+
+def draft_reports_count(*, user: User, salesperson: User) -> int:
+    """How many of a salesperson's daily and weekly reports are not submitted: a count for its
+    manager (R7.1: what a leaver leaves unsubmitted), never their content."""
+    if not (user.pk == salesperson.pk or manages(user, salesperson)):
+        return 0
+    return Report.objects.filter(salesperson=salesperson, status=ReportStatus.DRAFT).count()

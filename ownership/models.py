@@ -18,6 +18,10 @@ class Action(models.TextChoices):
     PROBLEM_CLEARED = "problem_cleared", _("Problem flag cleared")
     EXTENDED = "extended", _("Deadline extended")
     SALE_REVERSED = "sale_reversed", _("First-order ownership reversed")
+    # R7 handovers: the owner stays while a handover is open; the receiver takes over at completion.
+    HANDOVER_OPENED = "handover_opened", _("Entered a handover")
+    HANDOVER_CANCELLED = "handover_cancelled", _("Left a cancelled handover")
+    HANDED_OVER = "handed_over", _("Handed over")
 
 
 class Rule(models.TextChoices):

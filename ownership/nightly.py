@@ -121,6 +121,7 @@ WITH due AS (
            CASE WHEN c.sold_in_ownership THEN 'no_sale' ELSE 'no_deal' END AS reason
     FROM customers_customer c
     WHERE c.owner_id IS NOT NULL AND c.deadline < %(as_of)s
+      AND c.handover_ref IS NULL  -- R7: an open handover holds it (the partial index says so too)
     FOR UPDATE OF c
 ), released AS (
     UPDATE customers_customer c
@@ -170,7 +171,8 @@ def _release_postgresql(as_of: date, now: datetime, result: NightlyResult) -> No
 
 
 def _due(as_of: date):
-    return Customer.objects.filter(owner__isnull=False, deadline__lt=as_of)
+    # R7: customers held by an open handover are never released (the deadline index excludes them).
+    return Customer.objects.filter(owner__isnull=False, handover_ref__isnull=True, deadline__lt=as_of)
 
 
 def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None:
@@ -275,7 +277,8 @@ def _warning_window_q(as_of: date) -> Q:
     for dept_id, days in windows.items():
         window |= Q(department_id=dept_id, deadline__lte=as_of + timedelta(days=days))
     not_warned = Q(warned_for_deadline__isnull=True) | ~Q(warned_for_deadline=F("deadline"))
-    return Q(owner__isnull=False, deadline__gte=as_of) & window & not_warned
+    # R7: no warnings for customers an open handover holds (the receiver gets a new deadline).
+    return Q(owner__isnull=False, handover_ref__isnull=True, deadline__gte=as_of) & window & not_warned
 
 
 def _warn(as_of: date, now: datetime, result: NightlyResult) -> None:

@@ -24,6 +24,8 @@ def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any
     manages = user.is_admin_role or (user.is_manager and user.department_id == customer.department_id)
     full = can_see_file(user, customer)
     left = selectors.days_left(customer, today=today)
+    # R7: while an open handover holds the customer, only the handover moves it.
+    in_handover = customer.handover_ref is not None
 
     cooloff_until = None
     if in_pool and user.is_salesperson:
@@ -84,12 +86,17 @@ def ownership_context(request: HttpRequest, customer: Customer) -> dict[str, Any
         "history": history,
         "current_note": current_note,
         "can_claim": can_claim,
-        "can_release": is_owner,
+        "in_handover": in_handover,
+        "can_release": is_owner and not in_handover,
         "owes_note": owes_note,
         "can_assign": manages and in_pool,
-        "can_mark_problem": (manages or user.is_finance) and not customer.is_problem,
+        "can_mark_problem": (manages or user.is_finance) and not customer.is_problem and not in_handover,
         "can_clear_problem": (manages or user.is_finance) and customer.is_problem,
-        "can_extend": manages and not in_pool and customer.deadline is not None and not customer.deadline_extended,
+        "can_extend": manages
+        and not in_pool
+        and not in_handover
+        and customer.deadline is not None
+        and not customer.deadline_extended,
     }
 
 

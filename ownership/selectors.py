@@ -148,7 +148,8 @@ def release_preview(*, user: User, now: datetime | None = None, days: int = 7) -
     """R5.11: what each of the next `days` nightly runs will release, per salesperson. A run on
     day d releases deadlines before d (the first run also everything overdue)."""
     runs = next_run_dates(now=now, count=days)
-    qs = customers_visible_to(user).filter(owner__isnull=False, deadline__lt=runs[-1])
+    # R7: customers held by an open handover are not released, so not previewed.
+    qs = customers_visible_to(user).filter(owner__isnull=False, handover_ref__isnull=True, deadline__lt=runs[-1])
     grouped = (
         qs.order_by()
         .values("deadline", "owner_id", "owner__username", "owner__display_name", "sold_in_ownership")
@@ -181,7 +182,7 @@ def releasing_on(
     *, user: User, run_date: date, owner_id: int | None = None, first_run: date | None = None
 ) -> QuerySet[Customer]:
     """The customers a given night will release (drill-down of the preview)."""
-    qs = customers_visible_to(user).filter(owner__isnull=False).select_related("owner")
+    qs = customers_visible_to(user).filter(owner__isnull=False, handover_ref__isnull=True).select_related("owner")
     if first_run and run_date <= first_run:
         qs = qs.filter(deadline__lt=run_date)
     else:

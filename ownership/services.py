@@ -28,7 +28,7 @@ from .selectors import may_own_by_first_order
 
 # Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
 # count too, or releasing the day before the deadline and re-claiming would reset the clock.
-COOLOFF_REASONS = (ReleaseReason.NO_DEAL, ReleaseReason.NO_SALE, ReleaseReason.VOLUNTARY)
+COOLOFF_REASONS = (ReleaseReason.NO_DEAL, ReleaseReason.NO_SALE, ReleaseReason.VOLUNTARY, ReleaseReason.HANDOVER)
 
 
 class AlreadyTaken(DomainError):
@@ -102,7 +102,8 @@ def unsold_limit(*, user: User, settings: PoolSettings) -> int:
 def _take(customer: Customer, *, user: User, basis: str, today: date, introduced_by: str = "") -> int:
     """Make `user` the owner if the customer is still ownerless. The WHERE owner IS NULL is the
     guard of R5.7: of simultaneous claimants exactly one UPDATE matches."""
-    return Customer.objects.filter(pk=customer.pk, owner__isnull=True).update(
+    # R7: a customer held by an open handover is never taken (handover_ref IS NULL).
+    return Customer.objects.filter(pk=customer.pk, owner__isnull=True, handover_ref__isnull=True).update(
         owner=user,
         owner_basis=basis,
         owned_since=today,
@@ -122,6 +123,15 @@ def _event(customer: Customer, **fields: Any) -> OwnershipEvent:
 def _lock_customer(customer: Customer | int) -> Customer:
     pk = customer if isinstance(customer, int) else customer.pk
     return Customer.objects.select_for_update().get(pk=pk)
+
+
+def _refuse_in_handover(customer: Customer) -> None:
+    """R7: while an open handover holds a customer, only the handover moves it."""
+    if customer.handover_ref is not None:
+        raise DomainError(
+            _("%(name)s is in a handover: it changes hands only through that handover (or after it is cancelled).")
+            % {"name": customer.name}
+        )
 
 
 def _advisory_lock(key: str) -> None:
@@ -291,6 +301,7 @@ def customer_release(*, customer: Customer, user: User, now: datetime | None = N
         current = _lock_customer(customer)
         if current.owner_id != user.pk:
             raise PermissionDenied(_("Only the owner releases a customer."))
+        _refuse_in_handover(current)  # R7: the handover sends it to the pool if it should go there
         note = current_release_note(current)
         if note is None:
             raise DomainError(_("Write the release note (situation, contacts, how far communication went) first."))
@@ -418,6 +429,7 @@ def customer_assign(
         _require_manager_of(manager, current)
         if not (to_user.is_active and to_user.is_salesperson and to_user.department_id == current.department_id):
             raise DomainError(_("Assign only to an active salesperson of the customer's department."))
+        _refuse_in_handover(current)  # R7: not re-assignable elsewhere while a handover holds it
         if current.owner_id is not None:
             raise AlreadyTaken(
                 _("%(name)s is owned by %(owner)s; use a handover to move it.")
@@ -470,6 +482,7 @@ def customer_mark_problem(*, customer: Customer, user: User, reason: str, now: d
             _require_manager_of(user, current)
         if current.is_problem:
             raise DomainError(_("%(name)s is already marked as a problem customer.") % {"name": current.name})
+        _refuse_in_handover(current)  # R7: the handover sends it to the pool, or is cancelled first
         former = current.owner
         if former is not None:
             _release(current, reason=ReleaseReason.PROBLEM, now=now, is_problem=True, problem_reason=reason)
@@ -524,6 +537,7 @@ def customer_extend_deadline(
         _require_manager_of(manager, current)
         if current.owner_id is None or current.deadline is None:
             raise DomainError(_("Only an owned customer has a deadline to extend."))
+        _refuse_in_handover(current)  # R7: the receiver gets a new deadline at completion
         if current.deadline_extended:
             raise DomainError(_("This customer's deadline has already been extended once during this ownership."))
         latest = add_months(current.deadline, PoolSettings.MAX_EXTENSION_MONTHS)
@@ -598,13 +612,16 @@ def customer_record_sale(
         current = _lock_customer(customer)
         first_ever = current.last_sale_on is None
         if first_ever:
-            if may_own_by_first_order(salesperson, current):
+            # R7: while a handover holds the customer, R5.3 does not take it from its owner for
+            # someone else (the handover decides who gets it); the sale counts for the clock.
+            held = current.handover_ref is not None and salesperson.pk != current.owner_id
+            if not held and _active_under_lock(salesperson) and may_own_by_first_order(salesperson, current):
                 return SaleOutcome(
                     customer_first_order(customer=current, salesperson=salesperson, sale_date=sale_date, now=now)
                 )
             # The order's salesperson has left (or moved): R5.3 cannot give the customer to an
             # account nobody uses. The sale still counts for the clock; the managers decide.
-            _tell_managers_first_order_unowned(current, salesperson, now)
+            _tell_managers_first_order_unowned(current, salesperson, now, in_handover=held)
         last = max(current.last_sale_on or sale_date, sale_date)
         update: dict[str, Any] = {"last_sale_on": last, "updated_at": now}
         if current.owner_id is not None:
@@ -618,14 +635,35 @@ def customer_record_sale(
         return SaleOutcome(False)
 
 
-def _tell_managers_first_order_unowned(customer: Customer, salesperson: User, now: datetime) -> None:
+def _active_under_lock(user: User) -> bool:
+    # R7.1: is_active read under a FOR NO KEY UPDATE lock (taken after the customer's, never
+    # plainly): a resignation completing at this moment is waited for, so a first order never
+    # gives a customer to an account that is being deactivated.
+    user.is_active = bool(
+        User.objects.select_for_update(no_key=True, of=("self",))
+        .filter(pk=user.pk)
+        .values_list("is_active", flat=True)
+        .first()
+    )
+    return user.is_active
+
+
+def _tell_managers_first_order_unowned(
+    customer: Customer, salesperson: User, now: datetime, *, in_handover: bool = False
+) -> None:
     managers = User.objects.filter(
         is_active=True, department_id=customer.department_id, groups__name=roles.MANAGER
     ).distinct()
-    text = _(
-        "Finance confirmed the first order of %(name)s, recorded by %(who)s, who can no longer own "
-        "customers: the owner is unchanged; assign the customer if needed."
-    ) % {"name": customer.name, "who": salesperson}
+    if in_handover:
+        text = _(
+            "Finance confirmed the first order of %(name)s, recorded by %(who)s, while the customer is in a "
+            "handover: the owner is unchanged; send it to %(who)s in the handover if it should be theirs."
+        ) % {"name": customer.name, "who": salesperson}
+    else:
+        text = _(
+            "Finance confirmed the first order of %(name)s, recorded by %(who)s, who can no longer own "
+            "customers: the owner is unchanged; assign the customer if needed."
+        ) % {"name": customer.name, "who": salesperson}
     url = reverse("customers:detail", args=[customer.pk])
     notify_many(messages=[Message(m.pk, "first_order_unowned", text, url) for m in managers], now=now)
 
@@ -763,3 +801,314 @@ def customers_import_into_pool(
             batch_size=batch_size,
         )
     return ids
+
+
+# --- R7 handovers (called by the handovers app) -----------------------------------------------
+#
+# Lock order (docs/decisions.md, "Handovers"): customers first, many of them in ascending id
+# order; then user rows, FOR NO KEY UPDATE only (a plain FOR UPDATE on a user row conflicts with
+# the FOR KEY SHARE every row referring to that user takes at COMMIT).
+
+
+@dataclass(frozen=True)
+class HandoverMove:
+    """One customer of a completed handover: to a receiving salesperson, or to the pool
+    (`to_user_id` None) with the leaver's note as its release note."""
+
+    customer_id: int
+    to_user_id: int | None
+    situation: str = ""
+    contact_details: str = ""
+    communication_level: str = ""
+
+
+@dataclass
+class HandOverResult:
+    handed: dict[int, list[int]]  # receiver id -> customer ids
+    pooled: list[int]
+    deadlines: dict[int, date]  # customer id -> the receiver's deadline
+
+
+def _lock_customers(ids: list[int]) -> list[Customer]:
+    return list(Customer.objects.filter(pk__in=sorted(set(ids))).order_by("pk").select_for_update())
+
+
+def _names(customers: list[Customer], limit: int = 5) -> str:
+    shown = "、".join(c.name for c in customers[:limit])
+    return shown + (" …" if len(customers) > limit else "")
+
+
+def customers_enter_handover(
+    *,
+    handover_ref: int,
+    from_user: User,
+    manager: User,
+    customer_ids: list[int] | None,
+    note: str,
+    now: datetime | None = None,
+) -> list[Customer]:
+    """R7.1 / R7.2: an open handover holds these customers of `from_user` (all of them when
+    `customer_ids` is None: a resignation). Its owner keeps them until completion; meanwhile the
+    nightly job skips them and nobody claims, assigns or releases them. One history row each."""
+    now = now or timezone.now()
+    if not (manager.is_admin_role or (manager.is_manager and manager.department_id == from_user.department_id)):
+        raise PermissionDenied(_("Only a manager of this salesperson's department may do this."))
+    with transaction.atomic():
+        if customer_ids is None:
+            locked = list(Customer.objects.filter(owner=from_user).order_by("pk").select_for_update())
+        else:
+            locked = _lock_customers(customer_ids)
+            if len(locked) != len(set(customer_ids)):
+                raise DomainError(_("Some of the chosen customers no longer exist."))
+        not_owned = [c for c in locked if c.owner_id != from_user.pk]
+        if not_owned:
+            raise DomainError(_("%(who)s no longer owns %(names)s.") % {"who": from_user, "names": _names(not_owned)})
+        held = [c for c in locked if c.handover_ref is not None]
+        if held:
+            raise DomainError(_("Already in a handover: %(names)s.") % {"names": _names(held)})
+        other = [c for c in locked if c.department_id != from_user.department_id]
+        if other:
+            raise DomainError(
+                _("%(names)s belong to another department; its manager hands them over.") % {"names": _names(other)}
+            )
+        ids = [c.pk for c in locked]
+        for start in range(0, len(ids), 1000):
+            Customer.objects.filter(pk__in=ids[start : start + 1000]).update(handover_ref=handover_ref, updated_at=now)
+        OwnershipEvent.objects.bulk_create(
+            [
+                OwnershipEvent(
+                    customer=c,
+                    action=Action.HANDOVER_OPENED,
+                    from_owner=from_user,
+                    to_owner=from_user,
+                    basis=c.owner_basis,
+                    actor=manager,
+                    deadline=c.deadline,
+                    note=note,
+                    at=now,
+                )
+                for c in locked
+            ],
+            batch_size=1000,
+        )
+        for c in locked:
+            c.handover_ref = handover_ref
+    return locked
+
+
+def customers_leave_handover(
+    *, handover_ref: int, manager: User, note: str, customer_ids: list[int] | None = None, now: datetime | None = None
+) -> int:
+    """A cancelled handover gives its customers back as they were: same owner, same deadline (a
+    deadline that passed meanwhile applies at the next nightly run). One history row each."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        qs = Customer.objects.filter(handover_ref=handover_ref)
+        if customer_ids is not None:
+            qs = qs.filter(pk__in=customer_ids)
+        locked = list(qs.order_by("pk").select_for_update())
+        if locked:
+            _require_manager_of(manager, locked[0])
+        ids = [c.pk for c in locked]
+        for start in range(0, len(ids), 1000):
+            Customer.objects.filter(pk__in=ids[start : start + 1000]).update(handover_ref=None, updated_at=now)
+        OwnershipEvent.objects.bulk_create(
+            [
+                OwnershipEvent(
+                    customer=c,
+                    action=Action.HANDOVER_CANCELLED,
+                    from_owner_id=c.owner_id,
+                    to_owner_id=c.owner_id,
+                    basis=c.owner_basis,
+                    actor=manager,
+                    deadline=c.deadline,
+                    note=note,
+                    at=now,
+                )
+                for c in locked
+            ],
+            batch_size=1000,
+        )
+    return len(locked)
+
+
+def customers_hand_over(
+    *,
+    handover_ref: int,
+    from_user: User,
+    manager: User,
+    moves: list[HandoverMove],
+    note: str,
+    now: datetime | None = None,
+) -> HandOverResult:
+    """R7.1 / R7.2 completion: every customer of the handover changes hands at once, or none does.
+
+    A received customer gets basis "handed over" since today and R5.2's deadline: 2 months from
+    today or, when later, 3 months after its last confirmed sale (the sale clock carries over).
+    Contacts, documents, orders, visits and the next follow-up stay with it. A customer sent to
+    the pool is released with reason "handover" and the leaver's note as its release note. One
+    history row per customer names both salespeople (from, to), the manager (by) and the
+    handover (note). Set-based: a constant number of queries whatever the number of customers."""
+    now = now or timezone.now()
+    today = local_today(now)
+    by_customer = {m.customer_id: m for m in moves}
+    if len(by_customer) != len(moves):
+        raise DomainError(_("A customer appears twice in the handover."))
+    with transaction.atomic():
+        locked = _lock_customers(list(by_customer))
+        if len(locked) != len(by_customer):
+            raise DomainError(_("Some customers of this handover no longer exist."))
+        if locked:
+            _require_manager_of(manager, locked[0])
+        moved_away = [c for c in locked if c.handover_ref != handover_ref or c.owner_id != from_user.pk]
+        if moved_away:
+            raise DomainError(
+                _("%(names)s changed hands outside this handover; reload it.") % {"names": _names(moved_away)}
+            )
+        receiver_ids = sorted({m.to_user_id for m in moves if m.to_user_id is not None})
+        receivers = dict(
+            User.objects.select_for_update(no_key=True, of=("self",))
+            .filter(pk__in=receiver_ids, is_active=True, groups__name=roles.SALESPERSON)
+            .order_by("pk")
+            .values_list("pk", "department_id")
+        )
+        targets = {c.pk: by_customer[c.pk].to_user_id for c in locked}
+        wrong = [
+            c for c in locked if targets[c.pk] is not None and receivers.get(targets[c.pk] or 0) != c.department_id
+        ]
+        if wrong:
+            raise DomainError(
+                _("Send %(names)s only to an active salesperson of the customer's department.")
+                % {"names": _names(wrong)}
+            )
+        result = HandOverResult(handed={}, pooled=[], deadlines={})
+        received: list[Customer] = []
+        pooled: list[Customer] = []
+        for c in locked:
+            to_user_id = by_customer[c.pk].to_user_id
+            if to_user_id is None:
+                pooled.append(c)
+                result.pooled.append(c.pk)
+                continue
+            c.owner_id = to_user_id
+            c.owner_basis = Basis.HANDED_OVER
+            c.owned_since = today
+            c.deadline = compute_deadline(owned_since=today, sold_in_ownership=False, last_sale_on=c.last_sale_on)
+            c.sold_in_ownership = False
+            c.deadline_extended = False
+            c.warned_for_deadline = None
+            c.handover_ref = None
+            c.updated_at = now
+            received.append(c)
+            result.handed.setdefault(to_user_id, []).append(c.pk)
+            result.deadlines[c.pk] = c.deadline
+        Customer.objects.bulk_update(
+            received,
+            [
+                "owner",
+                "owner_basis",
+                "owned_since",
+                "deadline",
+                "sold_in_ownership",
+                "deadline_extended",
+                "warned_for_deadline",
+                "handover_ref",
+                "updated_at",
+            ],
+            batch_size=1000,
+        )
+        notes = _handover_release_notes(pooled, by_customer, from_user, now)
+        pool_ids = [c.pk for c in pooled]
+        for start in range(0, len(pool_ids), 1000):
+            Customer.objects.filter(pk__in=pool_ids[start : start + 1000]).update(
+                owner=None,
+                owner_basis="",
+                owned_since=None,
+                deadline=None,
+                sold_in_ownership=False,
+                deadline_extended=False,
+                warned_for_deadline=None,
+                introduced_by="",
+                released_at=now,
+                release_reason=ReleaseReason.HANDOVER,
+                released_from=from_user,
+                next_follow_up_on=None,  # the leaver's plan, not the next claimer's
+                handover_ref=None,
+                updated_at=now,
+            )
+        events = [
+            OwnershipEvent(
+                customer=c,
+                action=Action.HANDED_OVER,
+                from_owner=from_user,
+                to_owner_id=c.owner_id,
+                basis=Basis.HANDED_OVER,
+                actor=manager,
+                deadline=c.deadline,
+                note=note,
+                at=now,
+            )
+            for c in received
+        ]
+        events += [
+            OwnershipEvent(
+                customer=c,
+                action=Action.RELEASED,
+                from_owner=from_user,
+                reason=ReleaseReason.HANDOVER,
+                actor=manager,
+                deadline=c.deadline,
+                release_note_id=notes.get(c.pk),
+                note=note,
+                at=now,
+            )
+            for c in pooled
+        ]
+        OwnershipEvent.objects.bulk_create(events, batch_size=1000)
+    return result
+
+
+def _handover_release_notes(
+    pooled: list[Customer], moves: dict[int, HandoverMove], leaver: User, now: datetime
+) -> dict[int, int]:
+    """The leaver's handover note becomes the release note of its ownership (R7.3's three parts);
+    a note written earlier for that ownership is completed by it, or kept when the handover note
+    is empty. Returns customer id -> release note id."""
+    if not pooled:
+        return {}
+    existing: dict[int, ReleaseNote] = {}
+    started = {c.pk: c.owned_since for c in pooled}
+    for n in ReleaseNote.objects.filter(customer_id__in=list(started), author=leaver):
+        if started.get(n.customer_id) == n.ownership_started:
+            existing[n.customer_id] = n
+    to_create: list[ReleaseNote] = []
+    to_update: list[ReleaseNote] = []
+    for c in pooled:
+        move = moves[c.pk]
+        parts = (move.situation.strip(), move.contact_details.strip(), move.communication_level.strip())
+        if not any(parts) or c.owned_since is None:
+            continue
+        fields = {
+            "situation": parts[0] or "—",
+            "contact_details": parts[1] or "—",
+            "communication_level": parts[2] or "—",
+        }
+        note = existing.get(c.pk)
+        if note is None:
+            to_create.append(
+                ReleaseNote(
+                    customer=c, author=leaver, ownership_started=c.owned_since, written_at=now, late=False, **fields
+                )
+            )
+        else:
+            for name, value in fields.items():
+                setattr(note, name, value)
+            note.written_at = now
+            to_update.append(note)
+    created = ReleaseNote.objects.bulk_create(to_create, batch_size=1000)
+    ReleaseNote.objects.bulk_update(
+        to_update, ["situation", "contact_details", "communication_level", "written_at"], batch_size=1000
+    )
+    found = {n.customer_id: n.pk for n in existing.values()}
+    found.update({n.customer_id: n.pk for n in created})
+    return found

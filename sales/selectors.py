@@ -1,6 +1,7 @@
 """Reads of orders, receivables, commission and holds, always scoped to the requesting user:
 finance and admins see every department, a manager its department, a salesperson its own."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -74,7 +75,8 @@ def confirmation_queue(user: User) -> QuerySet[Order]:
 
 
 def salespeople_for_filters(user: User) -> QuerySet[User]:
-    qs = User.objects.filter(groups__name=roles.SALESPERSON).order_by("username")
+    # A deactivated account (R7.1) is never offered in a list of salespeople.
+    qs = User.objects.filter(is_active=True, groups__name=roles.SALESPERSON).order_by("username")
     if _sees_all(user):
         return qs
     if user.is_manager and user.department_id:
@@ -214,6 +216,33 @@ def holds_visible_to(user: User) -> QuerySet[CommissionHold]:
     return qs.filter(salesperson=user)
 
 
+# Higher apps describe their own holds (R7: a handover's progress), registered in their
+# AppConfig.ready(): fn(holds of that source) -> {hold id: text}. This module never imports them.
+HoldDetail = Callable[[list[CommissionHold]], dict[int, str]]
+_hold_details: dict[str, HoldDetail] = {}
+
+
+def register_hold_detail(source: str, fn: HoldDetail) -> None:
+    _hold_details[source] = fn
+
+
+def describe_holds(holds: list[CommissionHold]) -> list[CommissionHold]:
+    """Set `hold.progress` on each hold (the registered description of its source, or ""), one
+    call per source whatever the number of holds."""
+    by_source: dict[str, list[CommissionHold]] = {}
+    for hold in holds:
+        hold.progress = ""  # type: ignore[attr-defined]
+        by_source.setdefault(hold.source, []).append(hold)
+    for source, group in by_source.items():
+        fn = _hold_details.get(source)
+        if fn is None:
+            continue
+        texts = fn(group)
+        for hold in group:
+            hold.progress = texts.get(hold.pk, "")  # type: ignore[attr-defined]
+    return holds
+
+
 def is_on_hold(salesperson: User) -> bool:
     return CommissionHold.objects.filter(salesperson=salesperson, released_at__isnull=True).exists()
 
@@ -254,7 +283,7 @@ def commission_statement(*, user: User, month: date) -> list[CommissionLine]:
     totals = {row["salesperson_id"]: (row["n"], row["total"]) for row in sales}
     holds_qs = holds_visible_to(user).filter(released_at__isnull=True).order_by("set_at", "id")
     holds: dict[int, list[CommissionHold]] = {}
-    for hold in holds_qs:
+    for hold in describe_holds(list(holds_qs)):
         holds.setdefault(hold.salesperson_id, []).append(hold)
     people = User.objects.filter(pk__in=set(totals) | set(holds)).select_related("department")
     rates = {s.department_id: s.commission_rate for s in SalesSettings.objects.all()}
@@ -284,3 +313,40 @@ def commission_orders(*, user: User, salesperson_id: int, month: date) -> QueryS
         .select_related("customer")
         .order_by("confirmed_on", "id")
     )
+
+
+# --- Handover items (R7.1) ---------------------------------------------------------------------
+
+
+@dataclass
+class OpenSales:
+    """A customer's orders not yet paid in full: the receivables (confirmed sales) and the orders
+    still awaiting their first payment."""
+
+    receivables: list[Order] = field(default_factory=list)
+    awaiting: list[Order] = field(default_factory=list)
+
+    @property
+    def receivable_total(self) -> Decimal:
+        return sum((o.outstanding for o in self.receivables), Decimal(0))
+
+    @property
+    def awaiting_total(self) -> Decimal:
+        return sum((o.amount for o in self.awaiting), Decimal(0))
+
+
+def open_sales_of_customers(*, user: User, customer_ids: list[int]) -> dict[int, OpenSales]:
+    """R7.1 handover items: each customer's open orders and receivables that `user` may see, in
+    one query whatever the number of customers."""
+    out: dict[int, OpenSales] = {}
+    qs = (
+        orders_visible_to(user)
+        .filter(customer_id__in=customer_ids)
+        .exclude(status=OrderStatus.PAID)
+        .select_related("salesperson")
+        .order_by("customer_id", "confirmed_on", "id")
+    )
+    for order in qs:
+        entry = out.setdefault(order.customer_id, OpenSales())
+        (entry.receivables if order.confirmed_on else entry.awaiting).append(order)
+    return out

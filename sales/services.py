@@ -560,14 +560,18 @@ def commission_hold_set(
 
 
 def commission_hold_release(
-    *, hold: CommissionHold, user: User, note: str = "", now: datetime | None = None
+    *, hold: CommissionHold, user: User, note: str = "", by_handover: bool = False, now: datetime | None = None
 ) -> CommissionHold:
+    """A manager releases a hold; a handover's hold (R7.1) is released only by its handover, when
+    it is complete or cancelled (`by_handover`)."""
     now = now or timezone.now()
     with transaction.atomic():
         current = CommissionHold.objects.select_for_update().select_related("salesperson").get(pk=hold.pk)
         _require_manager_of(user, current.salesperson)
         if current.released_at is not None:
             raise DomainError(_("This hold has already been released."))
+        if current.source == HoldSource.HANDOVER and not by_handover:
+            raise DomainError(_("This hold ends when its handover is complete or cancelled."))
         # PostgreSQL stores no NUL character: the note is free text from a form.
         note = (note or "").replace("\x00", "").strip()[:2000]
         current.released_at, current.released_by, current.release_note = now, user, note

@@ -370,11 +370,9 @@ def holds(request: HttpRequest) -> HttpResponse:
     qs = selectors.holds_visible_to(user).order_by("-set_at", "-id")
     if show == "open":
         qs = qs.filter(released_at__isnull=True)
-    return render(
-        request,
-        "sales/holds.html",
-        {"form": form, "page_obj": _paginate(request, qs), "can_manage": can_manage, "show": show},
-    )
+    page = _paginate(request, qs)
+    selectors.describe_holds(list(page))
+    return render(request, "sales/holds.html", {"form": form, "page_obj": page, "can_manage": can_manage, "show": show})
 
 
 @require_POST

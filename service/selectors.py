@@ -126,3 +126,19 @@ def helper_candidates(*, user: User, request: ServiceRequest) -> QuerySet[User]:
         .distinct()
         .order_by("department__name", "username")
     )
+
+
+def open_requests_of_customers(*, user: User, customer_ids: list[int]) -> dict[int, list[ServiceRequest]]:
+    """R7 handover items: the open requests of each of these customers that `user` may see, in one
+    query (customer id -> requests, oldest due first)."""
+    out: dict[int, list[ServiceRequest]] = {}
+    qs = (
+        requests_visible_to(user)
+        .filter(customer_id__in=customer_ids, status=RequestStatus.OPEN)
+        .select_related("responsible")
+        .order_by("due_on", "id")
+    )
+    for req in qs:
+        if req.customer_id is not None:
+            out.setdefault(req.customer_id, []).append(req)
+    return out

@@ -455,3 +455,66 @@ def requests_notify_overdue(*, as_of: date | None = None, now: datetime | None =
         ServiceRequest.objects.filter(pk__in=[r.pk for r in due]).update(overdue_notified_for=F("due_on"))
         notify_many(messages=messages, now=now)
     return len(due)
+
+
+# --- R7 handovers -----------------------------------------------------------------------------
+
+
+def requests_handover_helpers(
+    *, receivers: dict[int, int], responsible: User, manager: User, now: datetime | None = None
+) -> int:
+    """R7 completion, R6.1: a leaver's open requests about the customers it hands over keep their
+    responsible person (never rewritten); the customer's receiver becomes a helper of each, told
+    once with a count. `receivers` maps customer id -> receiving salesperson id (customers sent
+    to the pool are not in it). A few queries whatever the number of customers."""
+    now = now or timezone.now()
+    if not receivers:
+        return 0
+    with transaction.atomic():
+        rows = list(
+            ServiceRequest.objects.filter(
+                customer_id__in=list(receivers), responsible=responsible, status=RequestStatus.OPEN
+            )
+            .order_by("pk")
+            .select_for_update(of=("self",))
+            .values_list("pk", "customer_id")
+        )
+        pairs = {(pk, receivers[customer_id]) for pk, customer_id in rows if customer_id is not None}
+        already = set(
+            RequestHelper.objects.filter(request_id__in=[p for p, _u in pairs]).values_list("request_id", "user_id")
+        )
+        new = sorted(pairs - already)
+        RequestHelper.objects.bulk_create(
+            [RequestHelper(request_id=pk, user_id=user_id, added_by=manager, added_at=now) for pk, user_id in new],
+            batch_size=1000,
+        )
+        RequestEvent.objects.bulk_create(
+            [
+                RequestEvent(request_id=pk, kind=EventKind.HELPER_ADDED, actor=manager, at=now, person_id=user_id)
+                for pk, user_id in new
+            ],
+            batch_size=1000,
+        )
+        per_user: dict[int, int] = {}
+        for _pk, user_id in new:
+            per_user[user_id] = per_user.get(user_id, 0) + 1
+        notify_many(
+            messages=[
+                Message(
+                    user_id,
+                    "service_helper",
+                    ngettext(
+                        "You now help with %(n)d open service request of the customers handed over to you; "
+                        "%(who)s stays responsible.",
+                        "You now help with %(n)d open service requests of the customers handed over to you; "
+                        "%(who)s stays responsible.",
+                        n,
+                    )
+                    % {"n": n, "who": responsible},
+                    reverse("service:list"),
+                )
+                for user_id, n in per_user.items()
+            ],
+            now=now,
+        )
+    return len(new)

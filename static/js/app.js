@@ -46,6 +46,22 @@
     }
   });
 
+  // <input type="checkbox" data-check-all="items">: ticks or unticks every checkbox named "items"
+  // of its form (a page of a list with bulk actions).
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("[data-check-all]")) { return; }
+    var scope = box.form || document;
+    scope.querySelectorAll('input[type="checkbox"][name="' + box.getAttribute("data-check-all") + '"]').forEach(function (el) {
+      el.checked = box.checked;
+    });
+  });
+
+  // <button data-print>: print the page (the report's print stylesheet takes over).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-print]")) { window.print(); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () { autoDismiss(document); });
   document.addEventListener("htmx:afterSwap", function (event) { autoDismiss(event.target); });
 

@@ -807,12 +807,12 @@ class Command(BaseCommand):
             code, digits = cur.fetchone()
         since = (self.as_of - timedelta(days=90)).isoformat()
         due_cols = ("id", "owner_id", "owned_since", "deadline", "sold_in_ownership")
-        due = Customer.objects.filter(owner__isnull=False)
+        due = Customer.objects.filter(owner__isnull=False, handover_ref__isnull=True)
         cases = [
             (
                 "Due rows, ordinary night (tonight, after the release: none due)",
                 due.filter(deadline__lt=self.as_of).values_list(*due_cols),
-                "partial index on (deadline) WHERE owner_id IS NOT NULL (cust_owned_deadline)",
+                "partial index on (deadline) WHERE owner_id IS NOT NULL AND handover_ref IS NULL (cust_owned_deadline)",
             ),
             (
                 "Due rows, tomorrow night (one day of deadlines)",
