@@ -40,6 +40,8 @@ from customers.models import Contact, CreditStatusChange, Customer, CustomerDocu
 from customers.services import DocumentInput, document_upload
 from followups import services as followups_services
 from followups.models import Report, ReportComment, Visit
+from handovers import services as handover_services
+from handovers.models import Handover, HandoverEvent, HandoverItem
 from notifications.models import Notification
 from ownership.models import MissingReleaseNote, OwnershipEvent, ReleaseNote
 from sales import services as sales_services
@@ -55,7 +57,7 @@ from .sales_helpers import confirm, record
 pytestmark = pytest.mark.django_db
 
 ROLES = ("owner", "teammate", "outsider", "manager", "finance", "admin_user")
-APPS = ("customers", "ownership", "notifications", "sales", "followups", "service", "collection")
+APPS = ("customers", "ownership", "notifications", "sales", "followups", "service", "collection", "handovers")
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
@@ -621,6 +623,72 @@ TABLE: dict[str, Row] = {
             "another": ("404", "403", "404", "302+", "404", "302+"),
         },
     ),
+    # --- handovers (R7.1, R7.2) ---------------------------------------------------------------
+    # "own": the owner hands a customer over to the teammate; "another": the teammate hands one
+    # over to the owner. The leaver and the receiver see the handover (the receiver only its
+    # items); only managers of the department (and admins) send, complete, cancel, add and
+    # refresh; only the leaver writes notes; only the receiver confirms; everyone else 404.
+    "handovers:detail": Row(
+        "handover",
+        get={"own": (200, 200, 404, 200, 404, 200), "another": (200, 200, 404, 200, 404, 200)},
+        post={"own": ALL_405, "another": ALL_405},
+    ),
+    "handovers:send": Row(
+        "handover",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("403", "403", "404", "302+", "404", "302+"),
+            "another": ("403", "403", "404", "302+", "404", "302+"),
+        },
+    ),
+    "handovers:confirm": Row(
+        "handover",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("403", "302+", "404", "403", "404", "403"),
+            "another": ("302+", "403", "404", "403", "404", "403"),
+        },
+    ),
+    "handovers:complete": Row(
+        "handover_ready",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("403", "403", "404", "302+", "404", "302+"),
+            "another": ("403", "403", "404", "302+", "404", "302+"),
+        },
+    ),
+    "handovers:cancel": Row(
+        "handover",
+        get={"own": (403, 403, 404, 200, 404, 200), "another": (403, 403, 404, 200, 404, 200)},
+        post={
+            "own": ("403", "403", "404", "302+", "404", "302+"),
+            "another": ("403", "403", "404", "302+", "404", "302+"),
+        },
+    ),
+    "handovers:add": Row(
+        "handover",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("403", "403", "404", "302+", "404", "302+"),
+            "another": ("403", "403", "404", "302+", "404", "302+"),
+        },
+    ),
+    "handovers:refresh": Row(
+        "handover",
+        get={"own": G405, "another": G405},
+        post={
+            "own": ("403", "403", "404", "302+", "404", "302+"),
+            "another": ("403", "403", "404", "302+", "404", "302+"),
+        },
+    ),
+    "handovers:item": Row(
+        "handover_item",
+        get={"own": (200, 200, 404, 200, 404, 200), "another": (200, 200, 404, 200, 404, 200)},
+        post={
+            "own": ("302+", "403", "404", "403", "404", "403"),
+            "another": ("403", "302+", "404", "403", "404", "403"),
+        },
+    ),
 }
 
 
@@ -769,7 +837,32 @@ def world(owner, teammate, outsider, manager, finance, admin_user, department, s
         info_tasks[kind] = collection_services.report_task_add(
             report=report, user=manager, assignee=user, text="收集三家客户的采购计划"
         )
+    handovers, ready, extra = {}, {}, {}
+    for kind, (leaver, receiver) in (("own", (owner, teammate)), ("another", (teammate, owner))):
+        held = owned_customer(leaver, since=since, name=f"{leaver}的交接客户有限公司")
+        done = owned_customer(leaver, since=since, name=f"{leaver}的已确认交接客户有限公司")
+        extra[kind] = owned_customer(leaver, since=since, name=f"{leaver}的待加入交接客户有限公司")
+        handovers[kind] = handover_services.handover_open(
+            kind="transfer",
+            leaver=leaver,
+            manager=manager,
+            reason="position",
+            customer_ids=[held.pk],
+            receiver=receiver,
+        )
+        ready[kind] = handover_services.handover_open(
+            kind="transfer",
+            leaver=leaver,
+            manager=manager,
+            reason="position",
+            customer_ids=[done.pk],
+            receiver=receiver,
+        )
+        handover_services.handover_confirm(handover=ready[kind], user=receiver)
     return {
+        "handovers": handovers,
+        "handovers_ready": ready,
+        "handover_extra": extra,
         "customers": customers,
         "imports": batches,
         "info_reports": info_reports,
@@ -802,12 +895,17 @@ TARGETS = {
     "service_plan": "service_plans",
     "import": "imports",
     "info_report": "info_reports",
+    "handover": "handovers",
+    "handover_ready": "handovers_ready",
 }
 
 
 def url_args(row: Row, kind: str, world, url_name: str = "") -> list:
     if url_name == "collection:import_rejected":
         return [world["imports"][kind].pk, "csv"]
+    if row.target == "handover_item":
+        handover = world["handovers"][kind]
+        return [handover.pk, HandoverItem.objects.get(handover=handover).pk]
     if row.target == "info_task":
         task = world["info_tasks"][kind]
         return [task.report_id, task.pk]
@@ -883,6 +981,16 @@ def payload(url_name: str, kind: str, world, teammate) -> dict:
         return {"customer": world["customers"].get(kind, world["customers"]["pool"]).pk}
     if url_name == "collection:report_unlink":
         return {"customer": world["customers"]["pool"].pk}
+    if url_name == "handovers:send":
+        return {"items": [HandoverItem.objects.get(handover=world["handovers"][kind]).pk], "destination": "pool"}
+    if url_name == "handovers:confirm":
+        return {"all": "1"}
+    if url_name == "handovers:cancel":
+        return {"reason": "调岗取消"}
+    if url_name == "handovers:add":
+        return {"customers": [world["handover_extra"][kind].pk]}
+    if url_name == "handovers:item":
+        return {"situation": "在谈框架协议", "key_contacts": "钱经理 13500001111", "stage": "已报价"}
     if url_name == "collection:task_findings":
         task = world["info_tasks"][kind]
         return {f"t{task.pk}-findings": "三家计划明年扩产"}
@@ -907,6 +1015,7 @@ def state() -> tuple:
                 "name",
                 "source",
                 "credit_status",
+                "handover_ref",
             )
         ),
         list(Contact.objects.order_by("pk").values_list("pk", "customer_id", "name", "phone")),
@@ -936,6 +1045,13 @@ def state() -> tuple:
         list(InfoReportCustomer.objects.order_by("pk").values_list("report_id", "customer_id")),
         list(InfoTask.objects.order_by("pk").values_list("pk", "findings")),
         InfoReportEvent.objects.count(),
+        list(Handover.objects.order_by("pk").values_list("pk", "state", "all_done_at", "cancelled_at")),
+        list(
+            HandoverItem.objects.order_by("pk").values_list(
+                "pk", "receiver_id", "to_pool", "confirmed_at", "situation", "summary_at"
+            )
+        ),
+        HandoverEvent.objects.count(),
     )
 
 
@@ -998,7 +1114,7 @@ def test_contact_of_another_customer_is_404(client_for, world, owner):
 @pytest.mark.parametrize("pk", [0, 2**31, 2**63])
 def test_unknown_or_huge_ids_are_404_never_500(client_for, manager, owner, pk):
     for url_name, row in TABLE.items():
-        args: list = [pk, pk] if row.target in ("contact", "document", "info_task") else [pk]
+        args: list = [pk, pk] if row.target in ("contact", "document", "info_task", "handover_item") else [pk]
         if url_name == "collection:import_rejected":
             args = [pk, "csv"]
         url = reverse(url_name, args=args)
