@@ -370,7 +370,9 @@ def test_commission_holds_set_and_release(owner, manager, finance, outsider):
         services.commission_hold_set(salesperson=owner, user=manager, reason=" ")
     services.commission_hold_release(hold=hold, user=manager)
     assert selectors.is_on_hold(owner)  # the handover's hold is still open
-    services.commission_hold_release(hold=handover, user=manager)
+    with pytest.raises(services.DomainError, match="handover"):  # R7.1: it ends with its handover
+        services.commission_hold_release(hold=handover, user=manager)
+    services.commission_hold_release(hold=handover, user=manager, by_handover=True)
     assert not selectors.is_on_hold(owner)
     with pytest.raises(services.DomainError, match="already been released"):
         services.commission_hold_release(hold=hold, user=manager)
