@@ -9,7 +9,17 @@ from django.core.management import call_command
 
 pytestmark = pytest.mark.django_db
 
-APPS = ("accounts", "customers", "ownership", "sales", "followups", "service", "collection", "notifications")
+APPS = (
+    "accounts",
+    "customers",
+    "ownership",
+    "sales",
+    "followups",
+    "service",
+    "collection",
+    "notifications",
+    "handovers",
+)
 
 
 def counts() -> dict[str, int]:
@@ -36,9 +46,17 @@ def test_seed_demo_fills_every_capability_once(settings, tmp_path):
         "collection.ImportBatch",
         "collection.InfoReport",
         "notifications.Notification",
+        "handovers.Handover",
+        "handovers.HandoverItem",
     ):
         assert first[label] > 0, f"the demo has no {label}"
     assert any(tmp_path.rglob("*.pdf")), "demo documents are stored files"
+    # R7: one completed resignation (its leaver can no longer log in) and one open transfer.
+    from accounts.models import User
+    from handovers.models import Handover
+
+    assert sorted(Handover.objects.values_list("kind", "state")) == [("resignation", "completed"), ("transfer", "open")]
+    assert not User.objects.get(username="sunyue").is_active
 
     call_command("seed_demo", stdout=StringIO())
     assert counts() == first
