@@ -1,6 +1,7 @@
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Department, User
 from crm.forms import bootstrap_widgets
@@ -20,7 +21,7 @@ class StartForm(forms.Form):
     """Step one of opening a handover: whose, and which kind (GET, so step two can be linked)."""
 
     leaver = UserChoiceField(label=_("Salesperson handing over"), queryset=User.objects.none())
-    kind = forms.ChoiceField(label=_("Kind"), choices=Kind.choices)
+    kind = forms.ChoiceField(label=pgettext_lazy("handover", "Kind"), choices=Kind.choices)
 
     def __init__(self, *args, leavers: QuerySet[User], **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -112,7 +113,9 @@ class ReportFilterForm(forms.Form):
     )
     person = UserChoiceField(label=_("Person"), queryset=User.objects.none(), required=False, empty_label=_("Everyone"))
     state = forms.ChoiceField(label=_("State"), choices=[("", _("Any state")), *State.choices], required=False)
-    kind = forms.ChoiceField(label=_("Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False)
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("handover", "Kind"), choices=[("", _("Any kind")), *Kind.choices], required=False
+    )
     opened_from = forms.DateField(
         label=_("Opened from"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format=ISO)
     )

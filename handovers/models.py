@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Department
 from customers.models import Customer
@@ -28,9 +29,9 @@ class Reason(models.TextChoices):
 
 
 class State(models.TextChoices):
-    OPEN = "open", _("Open")
-    COMPLETED = "completed", _("Completed")
-    CANCELLED = "cancelled", _("Cancelled")
+    OPEN = "open", pgettext_lazy("handover state", "Open")
+    COMPLETED = "completed", pgettext_lazy("handover state", "Completed")
+    CANCELLED = "cancelled", pgettext_lazy("handover state", "Cancelled")
 
 
 class Handover(models.Model):

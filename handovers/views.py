@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Department, User
@@ -25,7 +25,7 @@ from service.models import RequestKind
 
 from . import selectors, services
 from .forms import CancelForm, NoteForm, OpenForm, ReportFilterForm, StartForm
-from .models import Handover, HandoverItem, Kind
+from .models import Handover, HandoverItem, Kind, State
 
 GET = ["GET", "HEAD"]
 GET_POST = ["GET", "HEAD", "POST"]
@@ -81,12 +81,7 @@ def handover_list(request: HttpRequest) -> HttpResponse:
         {
             "page_obj": page,
             "state": state,
-            "states": [
-                ("open", _("Open")),
-                ("completed", _("Completed")),
-                ("cancelled", _("Cancelled")),
-                ("all", _("All")),
-            ],
+            "states": [*((s.value, s.label) for s in State), ("all", _("All"))],
             "can_open": user.is_manager or user.is_admin_role,
             "pending": selectors.pending_for(user),
         },
@@ -519,7 +514,7 @@ def report_export(request: HttpRequest) -> HttpResponse:
     items = selectors.report_items(list(handovers.values()))[:EXPORT_CAP]
     header = [
         _("Handover"),
-        _("Kind"),
+        pgettext("handover", "Kind"),
         _("Reason"),
         _("Department"),
         _("Handing over"),
