@@ -157,27 +157,18 @@ def leavers_for(user: User) -> QuerySet[User]:
 
 
 def pending_for(user: User) -> dict[str, int]:
-    """For the navigation: a salesperson's items waiting for its confirmation and its own items
-    still without a note; a manager's open handovers."""
-    out = {"to_confirm": 0, "to_write": 0, "open": 0}
-    if not user.is_authenticated or not user.is_active:
+    """For the navigation, in one query: a salesperson's items waiting for its confirmation, its own
+    items still without a note, and how many items of open handovers involve it at all."""
+    out = {"to_confirm": 0, "to_write": 0, "involved": 0}
+    if not user.is_authenticated or not user.is_active or not user.is_salesperson:
         return out
-    if user.is_salesperson:
-        out["to_confirm"] = HandoverItem.objects.filter(
-            receiver=user, to_pool=False, confirmed_at__isnull=True, handover__state=State.OPEN
-        ).count()
-        out["to_write"] = HandoverItem.objects.filter(
-            handover__leaver=user, handover__state=State.OPEN, note_written_at__isnull=True
-        ).count()
-    managed = _manages_q(user)
-    if managed is not None:
-        out["open"] = Handover.objects.filter(managed, state=State.OPEN).count()
-    return out
-
-
-def involved(user: User) -> bool:
-    """Whether a salesperson has any handover to look at (the navigation shows the entry)."""
-    return handovers_visible_to(user).exists()
+    mine = Q(receiver=user) | Q(handover__leaver=user)
+    counts = HandoverItem.objects.filter(mine, handover__state=State.OPEN).aggregate(
+        to_confirm=Count("id", filter=Q(receiver=user, to_pool=False, confirmed_at__isnull=True)),
+        to_write=Count("id", filter=Q(handover__leaver=user, note_written_at__isnull=True)),
+        involved=Count("id"),
+    )
+    return {key: counts[key] or 0 for key in out}
 
 
 def open_counts_by_department(user: User) -> list[dict]:
