@@ -746,7 +746,10 @@ def handovers_nag_missing_notes(*, as_of: date | None = None, now: datetime | No
     with transaction.atomic():
         without_note = HandoverItem.objects.filter(handover=OuterRef("pk"), note_written_at__isnull=True)
         handovers = list(
-            Handover.objects.select_for_update(no_key=True, of=("self",), skip_locked=True)
+            # Locked, not skipped: a second run at the same moment waits, then PostgreSQL re-checks
+            # "not yet reminded today" and finds nothing (a row held by a note being written is
+            # reminded once that note is saved, not skipped for the day).
+            Handover.objects.select_for_update(no_key=True, of=("self",))
             .filter(Exists(without_note), state=State.OPEN, leaver__is_active=True)
             .exclude(nagged_on=as_of)
             .order_by("pk")

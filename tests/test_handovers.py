@@ -787,3 +787,12 @@ def test_the_reminder_task_calls_the_service(owner, manager, book):
     open_resignation(owner, manager, day=DAY)
     assert nag_missing_notes.delay((DAY + timedelta(days=1)).isoformat()).get() == 1
     assert nag_missing_notes.delay((DAY + timedelta(days=1)).isoformat()).get() == 0
+
+
+def test_r7_1_a_leaver_without_customers_is_ready_at_once(department, manager):
+    leaver = UserFactory(role=roles.SALESPERSON, department=department)
+    h = open_resignation(leaver, manager, day=DAY)
+    assert reload(h).all_done_at is not None
+    assert Notification.objects.filter(recipient=manager, kind="handover").count() == 1
+    services.handover_complete(handover=h, manager=manager, now=at(DAY, 10))
+    assert not reload(leaver).is_active and reload(h.hold).released_at == at(DAY, 10)

@@ -271,3 +271,54 @@ def test_r7_the_database_refuses_to_edit_handover_events(owner, manager):
     open_resignation(owner, manager, day=local_today())
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE handovers_handoverevent SET text = 'x'")
+
+
+def test_r7_1_the_daily_reminder_run_twice_at_once_reminds_once(owner, manager):
+    """Two workers (or two beats) run the reminder at the same moment while a note is being saved:
+    both wait on the handover, then one reminds and the other finds it reminded today."""
+    from notifications.models import Notification
+
+    owned_customer(owner, since=local_today() - timedelta(days=5))
+    h = open_resignation(owner, manager, day=local_today())
+    results: list = []
+    holding, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                list(Handover.objects.filter(pk=h.pk).select_for_update())
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def run():
+        try:
+            results.append(services.handovers_nag_missing_notes())
+        except Exception as exc:
+            results.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    assert holding.wait(30)
+    threads += [threading.Thread(target=run) for _ in range(2)]
+    for t in threads[1:]:
+        t.start()
+    deadline = time.monotonic() + 20
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] >= 2:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("the two runs never both waited")
+    release.set()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [0, 1], results
+    assert Notification.objects.filter(recipient=owner, kind="handover_nag").count() == 1
