@@ -319,6 +319,7 @@ def handover_open(
             now=now,
         )
         if receiver is not None and items:
+            _check_receiver(handover, receiver)
             _send(handover, manager=manager, items=items, receiver=receiver, to_pool=False, now=now)
         elif not items:
             _check_all_done(handover, now)

@@ -796,3 +796,11 @@ def test_r7_1_a_leaver_without_customers_is_ready_at_once(department, manager):
     assert Notification.objects.filter(recipient=manager, kind="handover").count() == 1
     services.handover_complete(handover=h, manager=manager, now=at(DAY, 10))
     assert not reload(leaver).is_active and reload(h.hold).released_at == at(DAY, 10)
+
+
+@pytest.mark.parametrize("target", ["owner", "outsider", "manager"])
+def test_r7_2_a_transfer_named_to_a_wrong_receiver_opens_nothing(request, owner, manager, book, target):
+    before = snapshot()
+    with pytest.raises(DomainError):
+        open_transfer(owner, manager, [book[0]], day=DAY, receiver=request.getfixturevalue(target))
+    assert snapshot() == before
