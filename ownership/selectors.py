@@ -215,7 +215,9 @@ def sale_effect(*, customer: Customer, salesperson: User, day: date) -> SaleEffe
     from .services import compute_deadline
 
     first = customer.last_sale_on is None
-    if first and may_own_by_first_order(salesperson, customer):
+    # R7: a customer held by an open handover goes to no one else by a first order.
+    held = customer.handover_ref is not None and salesperson.pk != customer.owner_id
+    if first and not held and may_own_by_first_order(salesperson, customer):
         new_deadline = compute_deadline(owned_since=day, sold_in_ownership=True, last_sale_on=day)
         return SaleEffect(True, salesperson, customer.owner, False, new_deadline)
     deadline: date | None = None

@@ -689,6 +689,17 @@ def test_r5_3_during_a_handover_someone_elses_first_order_leaves_the_owner(owner
     ).exists()
 
 
+def test_r5_3_finances_confirmation_step_says_a_held_customer_stays(owner, manager, teammate):
+    """The preview finance reads before saving a first payment mirrors the service."""
+    from ownership.selectors import sale_effect
+
+    c = owned_customer(owner, since=date(2026, 5, 1))
+    open_transfer(owner, manager, [c], day=DAY)
+    effect = sale_effect(customer=reload(c), salesperson=teammate, day=DAY)
+    assert (effect.first_order, effect.new_owner, effect.owner_blocked) == (True, None, True)
+    assert sale_effect(customer=reload(c), salesperson=owner, day=DAY).new_owner == owner
+
+
 def test_r5_3_the_leavers_own_first_order_during_a_handover(owner, manager, finance):
     c = owned_customer(owner, since=date(2026, 5, 1))
     order = record(c, owner, "5000.00", day=date(2026, 5, 5))

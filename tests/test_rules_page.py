@@ -28,7 +28,17 @@ pytestmark = pytest.mark.django_db
 RULES = reverse("rules:index")
 RULE_ID = re.compile(r"\bR[1-8](?:\.[0-9]+)?\b")
 ROOT = Path(settings.BASE_DIR)
-PROJECT_APPS = ("accounts", "notifications", "customers", "ownership", "sales", "followups", "service", "collection")
+PROJECT_APPS = (
+    "accounts",
+    "notifications",
+    "customers",
+    "ownership",
+    "sales",
+    "followups",
+    "service",
+    "collection",
+    "handovers",
+)
 
 
 def page(client, url: str) -> str:
