@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
@@ -33,7 +34,13 @@ from .models import (
 )
 from .selectors import EXPIRY_WARNING_DAYS, can_edit, can_see_file, file_visible_q
 from .uploads import SNIFF_BYTES, sanitize_filename, sniff
-from .validators import company_near_key, normalize_company_name, normalize_credit_code, normalize_phone
+from .validators import (
+    company_near_key,
+    normalize_company_name,
+    normalize_credit_code,
+    normalize_phone,
+    validate_credit_code,
+)
 
 CUSTOMER_FIELDS = (
     "name",
@@ -87,6 +94,19 @@ class DuplicateCustomer(DomainError):
     def __init__(self, duplicate: Duplicate) -> None:
         super().__init__(duplicate.message())
         self.duplicate = duplicate
+
+
+def clean_credit_code(value: str | None) -> str | None:
+    """R4.1 in the service layer, whoever calls it (form, import, a future API): the normalised
+    code (None when empty), or a DomainError saying what is wrong with it."""
+    code = normalize_credit_code(value or "")
+    if not code:
+        return None
+    try:
+        validate_credit_code(code)
+    except ValidationError as exc:
+        raise DomainError(" ".join(exc.messages)) from exc
+    return code
 
 
 def customer_find_duplicate(
@@ -178,15 +198,14 @@ def customer_create(
     """Create a customer with its contacts after the duplicate check. Ownership is set by the
     caller (ownership.services) in the same transaction. With check_similar, a possible duplicate
     written another way raises SimilarCustomers (the user confirms, then registers again)."""
-    dup = customer_find_duplicate(
-        name=data["name"], credit_code=data.get("credit_code"), phones=[c.get("phone", "") for c in contacts]
-    )
+    code = clean_credit_code(data.get("credit_code"))
+    dup = customer_find_duplicate(name=data["name"], credit_code=code, phones=[c.get("phone", "") for c in contacts])
     if dup:
         raise DuplicateCustomer(dup)
     if check_similar and (similar := customer_find_similar(name=data["name"])):
         raise SimilarCustomers(similar, company_near_key(data["name"]))
     fields = {k: data[k] for k in CUSTOMER_FIELDS if k in data}
-    fields["credit_code"] = normalize_credit_code(fields.get("credit_code") or "") or None
+    fields["credit_code"] = code
     customer = Customer(department_id=department_id, created_by=created_by, **fields)
     try:
         with transaction.atomic():
@@ -218,7 +237,7 @@ def _require_edit(user: User, customer: Customer) -> None:
 def customer_update(*, customer: Customer, user: User, data: dict[str, Any]) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     _require_edit(user, customer)
-    new_code = normalize_credit_code(data.get("credit_code") or "") or None
+    new_code = clean_credit_code(data.get("credit_code"))
     dup = customer_find_duplicate(name=data.get("name", customer.name), credit_code=new_code, exclude_pk=customer.pk)
     if dup and dup.matched_on != "phone":
         raise DuplicateCustomer(dup)
@@ -571,7 +590,12 @@ def customers_bulk_create(
     customers = []
     for row in rows:
         fields = {k: row[k] for k in CUSTOMER_FIELDS if k in row}
-        fields["credit_code"] = normalize_credit_code(fields.get("credit_code") or "") or None
+        try:
+            fields["credit_code"] = clean_credit_code(fields.get("credit_code"))
+        except DomainError as exc:
+            raise DomainError(
+                _("%(name)s: %(error)s") % {"name": fields.get("name", ""), "error": exc.message}
+            ) from exc
         customer = Customer(department_id=department_id, created_by=created_by, **fields)
         customer.name_key = normalize_company_name(customer.name)
         customer.name_near_key = company_near_key(customer.name)
