@@ -1,18 +1,19 @@
 """Reads of the pool and of ownership, always scoped to the requesting user."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
 from crm.dates import local_today
-from customers.models import Customer
+from customers.models import Customer, ReleaseReason
 from customers.selectors import customers_visible_to
 
-from .models import MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote
+from .models import Action, MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote
 
 NIGHTLY_HOUR = 1  # 01:00 Asia/Shanghai, as in CELERY_BEAT_SCHEDULE
 
@@ -25,16 +26,57 @@ def pool_settings_of(department_id: int | None) -> PoolSettings:
     return PoolSettings.objects.filter(department_id=department_id).first() or PoolSettings(department_id=department_id)
 
 
+# Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
+# count too, or releasing the day before the deadline and re-claiming would reset the clock.
+COOLOFF_REASONS = (ReleaseReason.NO_DEAL, ReleaseReason.NO_SALE, ReleaseReason.VOLUNTARY, ReleaseReason.HANDOVER)
+
+
+def cooloffs(
+    *, user: User, customers: Iterable[Customer], settings: PoolSettings | None = None
+) -> dict[int, tuple[date, date]]:
+    """R5.8, the one rule the pool page, the customer page and the claim share: for each customer
+    `user` lost to R5.2 / R5.4 or released itself, (the day it did, the first day it may claim it
+    again). Read from the whole history, not only the last release: a colleague claiming and
+    releasing the customer in between does not shorten the user's cool-off. One query for a page."""
+    rows = {c.pk: c for c in customers}
+    if not rows or not user.is_authenticated:
+        return {}
+    last: dict[int, datetime] = dict(
+        OwnershipEvent.objects.filter(
+            customer_id__in=list(rows), from_owner=user, action=Action.RELEASED, reason__in=COOLOFF_REASONS
+        )
+        .order_by()
+        .values("customer_id")
+        .annotate(at=Max("at"))
+        .values_list("customer_id", "at")
+    )
+    for c in rows.values():
+        # The row's own record of its last release (the same moment as its history row).
+        if c.released_from_id == user.pk and c.release_reason in COOLOFF_REASONS and c.released_at:
+            last[c.pk] = max(last.get(c.pk, c.released_at), c.released_at)
+    days: dict[int, int] = {}
+    found = {}
+    for pk, released_at in last.items():
+        dept = rows[pk].department_id
+        if dept not in days:
+            days[dept] = (
+                settings if settings and settings.department_id == dept else pool_settings_of(dept)
+            ).reclaim_cooloff_days
+        day = local_today(released_at)
+        found[pk] = (day, day + timedelta(days=days[dept]))
+    return found
+
+
+def cooloff(*, customer: Customer, user: User, settings: PoolSettings | None = None) -> tuple[date, date] | None:
+    """R5.8 for one customer: (the day `user` lost or released it, the first day it may claim it
+    again), or None when no cool-off applies."""
+    return cooloffs(user=user, customers=[customer], settings=settings).get(customer.pk)
+
+
 def cooloff_ends(*, customer: Customer, user: User, settings: PoolSettings | None = None) -> date | None:
     """R5.8: the first day `user` may claim `customer` again, or None when no cool-off applies."""
-    from .services import COOLOFF_REASONS
-
-    if customer.released_from_id != user.pk or customer.release_reason not in COOLOFF_REASONS:
-        return None
-    if customer.released_at is None:
-        return None
-    settings = settings or pool_settings_of(customer.department_id)
-    return local_today(customer.released_at) + timedelta(days=settings.reclaim_cooloff_days)
+    found = cooloff(customer=customer, user=user, settings=settings)
+    return found[1] if found else None
 
 
 def pool_visible_to(user: User) -> QuerySet[Customer]:

@@ -5,7 +5,7 @@ Only this module writes the ownership columns of customers.Customer.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, transaction
@@ -24,11 +24,7 @@ from customers.validators import normalize_company_name
 from notifications.services import Message, notify, notify_many
 
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
-from .selectors import may_own_by_first_order
-
-# Releases after which the previous owner waits out the cool-off (R5.8). Voluntary releases
-# count too, or releasing the day before the deadline and re-claiming would reset the clock.
-COOLOFF_REASONS = (ReleaseReason.NO_DEAL, ReleaseReason.NO_SALE, ReleaseReason.VOLUNTARY, ReleaseReason.HANDOVER)
+from .selectors import cooloff, may_own_by_first_order
 
 
 class AlreadyTaken(DomainError):
@@ -57,33 +53,6 @@ def compute_deadline(*, owned_since: date, sold_in_ownership: bool, last_sale_on
     if last_sale_on:
         deadline = max(deadline, add_months(last_sale_on, PoolSettings.NO_SALE_MONTHS))
     return deadline
-
-
-def cooloff_ends(*, customer: Customer, user: User) -> date | None:
-    """The first day `user` may claim `customer` again, or None when no cool-off applies."""
-    found = _cooloff(customer=customer, user=user)
-    return found[1] if found else None
-
-
-def _cooloff(*, customer: Customer, user: User) -> tuple[date, date] | None:
-    """R5.8: (the day `user` lost or released `customer`, the first day it may claim it again), from
-    the history, not only from the last release: a colleague claiming and releasing the customer in
-    between does not shorten the user's cool-off."""
-    settings = pool_settings_for(customer.department_id)
-    released_at = (
-        OwnershipEvent.objects.filter(
-            customer=customer, from_owner=user, action=Action.RELEASED, reason__in=COOLOFF_REASONS
-        )
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    if customer.released_from_id == user.pk and customer.release_reason in COOLOFF_REASONS and customer.released_at:
-        released_at = max(filter(None, (released_at, customer.released_at)))
-    if released_at is None:
-        return None
-    day = local_today(released_at)
-    return day, day + timedelta(days=settings.reclaim_cooloff_days)
 
 
 def claims_today(*, user: User, now: datetime | None = None) -> int:
@@ -227,11 +196,11 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
                 raise AlreadyTaken(_("You already own %(name)s.") % {"name": current.name})
             raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
         settings = pool_settings_for(current.department_id)
-        cooloff = _cooloff(customer=current, user=user)
-        if cooloff and today < cooloff[1]:
+        waits = cooloff(customer=current, user=user, settings=settings)
+        if waits and today < waits[1]:
             raise ClaimRefused(
                 _("You lost or released %(name)s on %(released)s; you may claim it again from %(date)s.")
-                % {"name": current.name, "released": cooloff[0], "date": cooloff[1]}
+                % {"name": current.name, "released": waits[0], "date": waits[1]}
             )
         if claims_today(user=user, now=now) >= settings.daily_claim_cap:
             raise ClaimRefused(

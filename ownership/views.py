@@ -91,16 +91,21 @@ class PoolView:
     mask: bool
     next_url: str
 
+    def decorate_all(self, customers: list[Customer]) -> list[Customer]:
+        # The claim's own cool-off rule (R5.8), for the whole page in one query.
+        waits = (
+            selectors.cooloffs(user=self.user, customers=customers, settings=self.settings) if self.can_claim else {}
+        )
+        for customer in customers:
+            contacts = getattr(customer, "contact_list", None) or []
+            phone = next((c.phone for c in contacts if c.phone), "")
+            customer.primary_phone = mask_phone(phone) if self.mask else phone
+            ends = waits[customer.pk][1] if customer.pk in waits else None
+            customer.cooloff_until = ends if ends and ends > self.today else None
+        return customers
+
     def decorate(self, customer: Customer) -> Customer:
-        contacts = getattr(customer, "contact_list", None) or []
-        phone = next((c.phone for c in contacts if c.phone), "")
-        customer.primary_phone = mask_phone(phone) if self.mask else phone
-        customer.cooloff_until = None
-        if self.can_claim:
-            ends = selectors.cooloff_ends(customer=customer, user=self.user, settings=self.settings)
-            if ends and ends > self.today:
-                customer.cooloff_until = ends
-        return customer
+        return self.decorate_all([customer])[0]
 
 
 def _pool_view(request: HttpRequest, next_url: str) -> PoolView:
@@ -147,8 +152,7 @@ def pool(request: HttpRequest) -> HttpResponse:
         .prefetch_related(_contacts_prefetch())
     )
     page = capped_page(request, qs)
-    for customer in page:
-        view.decorate(customer)
+    view.decorate_all(list(page))
     return render(
         request,
         "ownership/pool.html",

@@ -5,19 +5,22 @@ shown as enforced and counted from the as-of day of a catch-up run.
 races: tests/test_ownership_rules_pg.py and tests/test_soak_pg.py.)
 """
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import translation
 
 from collection.models import ImportBatch
-from customers.models import Customer
+from customers.models import Customer, ReleaseReason
 from customers.services import customer_create, customer_update, customers_bulk_create
 from ownership import services
-from ownership.models import OwnershipEvent
+from ownership.models import Action, OwnershipEvent
 
 from .factories import make_credit_code
-from .helpers import at, owned_customer
+from .helpers import SHANGHAI, at, owned_customer, pool_customer, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -86,3 +89,52 @@ def test_r4_1_bulk_create_and_import_refuse_a_wrong_check_character(owner, depar
         )
     assert not Customer.objects.exists() and not OwnershipEvent.objects.exists()
     assert not ImportBatch.objects.exists()
+
+
+# --- R5.8: the cool-off shown is the cool-off enforced ----------------------------------------------
+
+
+def test_r5_8_pages_show_the_cooloff_the_claim_enforces_after_a_colleague_in_between(
+    client_for, owner, teammate, department, time_machine
+):
+    """The owner loses the customer to R5.2 on 9 Feb; a teammate claims it on the 10th and releases
+    it on the 11th. On the 12th the pool row and the customer page show "from 11 Mar" instead of
+    a claim button, as the claim itself refuses (the last release alone is the teammate's)."""
+    c = pool_customer(department, released_from=owner, reason=ReleaseReason.NO_DEAL, released_on=date(2026, 2, 9))
+    OwnershipEvent.objects.create(
+        customer=c, action=Action.RELEASED, from_owner=owner, reason=ReleaseReason.NO_DEAL, at=at(date(2026, 2, 9), 1)
+    )
+    services.customer_claim(customer=c, user=teammate, now=at(date(2026, 2, 10)))
+    services.release_note_write(
+        customer=c, user=teammate, situation="无需求", contact_details="—", communication_level="初次接触"
+    )
+    services.customer_release(customer=reload(c), user=teammate, now=at(date(2026, 2, 11)))
+    time_machine.move_to(datetime(2026, 2, 12, 10, 0, tzinfo=SHANGHAI), tick=False)
+    claim_url = reverse("ownership:claim", args=[c.pk])
+
+    page = client_for(owner).get(reverse("ownership:pool")).content.decode()
+    row = page[page.index(f'id="pool-row-{c.pk}"') :]
+    row = row[: row.index("</tr>")]
+    assert "2026-03-11" in row and claim_url not in row
+    detail = client_for(owner).get(reverse("customers:detail", args=[c.pk])).content.decode()
+    assert "2026-03-11" in detail and claim_url not in detail
+    with pytest.raises(services.ClaimRefused, match="2026-03-11"):
+        services.customer_claim(customer=reload(c), user=owner, now=at(date(2026, 2, 12)))
+    # The teammate's own release was voluntary: it waits too, from the 11th.
+    page = client_for(teammate).get(reverse("ownership:pool")).content.decode()
+    row = page[page.index(f'id="pool-row-{c.pk}"') :]
+    assert "2026-03-13" in row[: row.index("</tr>")]
+
+
+def test_r5_8_the_pool_page_reads_the_cooloffs_of_a_page_in_one_query(client_for, owner, department):
+    for _ in range(3):
+        pool_customer(department, released_from=owner, reason=ReleaseReason.NO_DEAL, released_on=date(2026, 11, 20))
+    client = client_for(owner)
+    client.get(reverse("ownership:pool"))
+    with CaptureQueriesContext(connection) as three:
+        client.get(reverse("ownership:pool"))
+    for _ in range(10):
+        pool_customer(department, released_from=owner, reason=ReleaseReason.NO_DEAL, released_on=date(2026, 11, 20))
+    with CaptureQueriesContext(connection) as thirteen:
+        client.get(reverse("ownership:pool"))
+    assert len(thirteen) == len(three)
