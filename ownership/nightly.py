@@ -13,18 +13,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.models import User
-from crm.dates import local_today
+from crm.dates import local_today, start_of_local_day
 from customers.models import Customer, ReleaseReason
 from notifications.services import Message, notify_many
 
 from .models import Action, MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote, Rule
+from .selectors import NIGHTLY_HOUR
 
 LOCK_KEY = "crm.ownership.nightly_release"
 
@@ -91,6 +92,17 @@ def nightly_release(
     return result
 
 
+def release_moment(as_of: date, now: datetime) -> datetime:
+    """When a run's releases happened, for the customer row, its history and the cool-off (R5.8).
+    A run on its as-of day (or ahead of it) releases now. A catch-up run for an earlier as-of day
+    (run late, or by hand with --as-of) releases as of that day's run at 01:00: running it late
+    must not push the previous owner's cool-off back. A customer whose history already holds a
+    later moment is released at that moment instead, so its history stays in order."""
+    if local_today(now) <= as_of:
+        return now
+    return min(now, start_of_local_day(as_of) + timedelta(hours=NIGHTLY_HOUR))
+
+
 def _try_lock() -> bool:
     if connection.vendor != "postgresql":
         return True
@@ -127,11 +139,14 @@ WITH due AS (
     UPDATE customers_customer c
     SET owner_id = NULL, owner_basis = '', owned_since = NULL, deadline = NULL,
         sold_in_ownership = false, deadline_extended = false, warned_for_deadline = NULL,
-        introduced_by = '', released_at = %(now)s, release_reason = due.reason,
+        introduced_by = '', release_reason = due.reason,
+        released_at = CASE WHEN %(catch_up)s THEN GREATEST(
+            %(stamp)s, (SELECT max(e.at) FROM ownership_ownershipevent e WHERE e.customer_id = c.id)
+        ) ELSE %(stamp)s END,
         released_from_id = due.owner_id, next_follow_up_on = NULL, updated_at = %(now)s
     FROM due
     WHERE c.id = due.id
-    RETURNING c.id, due.owner_id, due.owned_since, due.deadline, due.reason
+    RETURNING c.id, due.owner_id, due.owned_since, due.deadline, due.reason, c.released_at
 ), noted AS (
     SELECT r.*, n.id AS note_id
     FROM released r
@@ -142,13 +157,13 @@ WITH due AS (
         (customer_id, action, from_owner_id, to_owner_id, basis, reason, actor_id, rule, note,
          deadline, release_note_id, at)
     SELECT id, 'released', owner_id, NULL, '', reason, NULL,
-           CASE WHEN reason = 'no_sale' THEN 'R5.4' ELSE 'R5.2' END, '', deadline, note_id, %(now)s
+           CASE WHEN reason = 'no_sale' THEN 'R5.4' ELSE 'R5.2' END, '', deadline, note_id, released_at
     FROM noted
     RETURNING 1
 ), missing AS (
     INSERT INTO ownership_missingreleasenote
         (customer_id, former_owner_id, ownership_started, released_at, reason)
-    SELECT id, owner_id, owned_since, %(now)s, reason FROM noted WHERE note_id IS NULL
+    SELECT id, owner_id, owned_since, released_at, reason FROM noted WHERE note_id IS NULL
     ON CONFLICT DO NOTHING
     RETURNING 1
 )
@@ -162,8 +177,9 @@ GROUP BY owner_id, reason
 def _release_postgresql(as_of: date, now: datetime, result: NightlyResult) -> None:
     """One statement: lock the due rows, release them, write one history row each and the
     missing-note items, and report counts per former owner."""
+    stamp = release_moment(as_of, now)
     with connection.cursor() as cursor:
-        cursor.execute(_RELEASE_SQL, {"as_of": as_of, "now": now})
+        cursor.execute(_RELEASE_SQL, {"as_of": as_of, "now": now, "stamp": stamp, "catch_up": stamp != now})
         rows = cursor.fetchall()
     for owner_id, reason, n, missing, _h, _m in rows:
         _count_release(result, owner_id, reason, n, missing)
@@ -183,6 +199,17 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
     )
     if not rows:
         return
+    stamp = release_moment(as_of, now)
+    moments = dict.fromkeys((r[0] for r in rows), stamp)
+    if stamp != now:
+        latest = (
+            OwnershipEvent.objects.filter(customer_id__in=list(moments))
+            .values("customer_id")
+            .annotate(m=Max("at"))
+            .values_list("customer_id", "m")
+        )
+        for cid, moment in latest:
+            moments[cid] = max(stamp, moment)
     notes = {
         (c, a, s): nid
         for nid, c, a, s in ReleaseNote.objects.filter(customer_id__in=[r[0] for r in rows]).values_list(
@@ -190,12 +217,12 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
         )
     }
     events, missing = [], []
-    by_reason: dict[str, list[int]] = defaultdict(list)
+    by_moment: dict[tuple[str, datetime], list[int]] = defaultdict(list)
     counts: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])
     for cid, owner_id, owned_since, deadline, sold in rows:
         reason = ReleaseReason.NO_SALE if sold else ReleaseReason.NO_DEAL
         note_id = notes.get((cid, owner_id, owned_since))
-        by_reason[reason].append(cid)
+        by_moment[(reason, moments[cid])].append(cid)
         events.append(
             OwnershipEvent(
                 customer_id=cid,
@@ -205,7 +232,7 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
                 rule=Rule.R5_4 if sold else Rule.R5_2,
                 deadline=deadline,
                 release_note_id=note_id,
-                at=now,
+                at=moments[cid],
             )
         )
         counts[(owner_id, reason)][0] += 1
@@ -216,11 +243,11 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
                     customer_id=cid,
                     former_owner_id=owner_id,
                     ownership_started=owned_since,
-                    released_at=now,
+                    released_at=moments[cid],
                     reason=reason,
                 )
             )
-    for reason, ids in by_reason.items():
+    for (reason, moment), ids in by_moment.items():
         for i in range(0, len(ids), 500):
             Customer.objects.filter(pk__in=ids[i : i + 500]).update(
                 released_from_id=F("owner_id"),
@@ -232,7 +259,7 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
                 deadline_extended=False,
                 warned_for_deadline=None,
                 introduced_by="",
-                released_at=now,
+                released_at=moment,
                 release_reason=reason,
                 next_follow_up_on=None,
                 updated_at=now,

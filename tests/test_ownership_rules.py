@@ -16,8 +16,8 @@ from django.utils import translation
 from collection.models import ImportBatch
 from customers.models import Customer, ReleaseReason
 from customers.services import customer_create, customer_update, customers_bulk_create
-from ownership import services
-from ownership.models import Action, OwnershipEvent
+from ownership import nightly, selectors, services
+from ownership.models import Action, MissingReleaseNote, OwnershipEvent
 
 from .factories import make_credit_code
 from .helpers import SHANGHAI, at, owned_customer, pool_customer, reload
@@ -138,3 +138,47 @@ def test_r5_8_the_pool_page_reads_the_cooloffs_of_a_page_in_one_query(client_for
     with CaptureQueriesContext(connection) as thirteen:
         client.get(reverse("ownership:pool"))
     assert len(thirteen) == len(three)
+
+
+# --- R5.8: a catch-up run releases as of its as-of day ------------------------------------------------
+
+
+def test_r5_8_a_late_run_counts_the_cooloff_from_the_as_of_day(owner, teammate):
+    """The deadline was 3 Mar; the run as of 4 Mar only ran on 7 Mar (by hand, --as-of 2026-03-04).
+    The release, its history row and the missing-note item are stamped 4 Mar 01:00: the owner may
+    claim again from 3 Apr (4 Mar + 30 days), not from 6 Apr."""
+    c = owned_customer(owner, since=date(2026, 1, 3))
+    assert c.deadline == date(2026, 3, 3)
+    nightly.nightly_release(as_of=date(2026, 3, 4), now=at(date(2026, 3, 7), 9))
+    c = reload(c)
+    assert c.owner is None and c.released_at == at(date(2026, 3, 4), 1)
+    event = OwnershipEvent.objects.get(customer=c, action=Action.RELEASED)
+    assert event.at == at(date(2026, 3, 4), 1)
+    assert MissingReleaseNote.objects.get(customer=c).released_at == at(date(2026, 3, 4), 1)
+    assert selectors.cooloff_ends(customer=c, user=owner) == date(2026, 4, 3)
+    with pytest.raises(services.ClaimRefused, match="2026-04-03"):
+        services.customer_claim(customer=c, user=owner, now=at(date(2026, 4, 2)))
+    services.customer_claim(customer=c, user=owner, now=at(date(2026, 4, 3)))
+    assert reload(c).owner == owner
+
+
+@pytest.mark.parametrize("run_at", [at(date(2026, 3, 4), 1), at(date(2026, 3, 4), 15)])
+def test_r5_8_a_run_on_its_as_of_day_releases_when_it_runs(owner, run_at):
+    c = owned_customer(owner, since=date(2026, 1, 3))
+    nightly.nightly_release(as_of=date(2026, 3, 4), now=run_at)
+    assert reload(c).released_at == run_at
+    assert OwnershipEvent.objects.get(customer=c).at == run_at
+
+
+def test_r5_8_a_late_release_never_predates_the_customers_history(owner, manager):
+    """An overdue deadline (1 Mar) extended on 6 Mar to 3 Mar is still due as of 4 Mar: the late run
+    releases it at the extension's moment, not before it, so the history keeps its order."""
+    c = owned_customer(owner, since=date(2026, 1, 1))
+    services.customer_extend_deadline(
+        customer=c, manager=manager, new_deadline=date(2026, 3, 3), reason="补录", now=at(date(2026, 3, 6), 9)
+    )
+    nightly.nightly_release(as_of=date(2026, 3, 4), now=at(date(2026, 3, 7), 9))
+    c = reload(c)
+    assert c.owner is None and c.released_at == at(date(2026, 3, 6), 9)
+    actions = list(OwnershipEvent.objects.filter(customer=c).order_by("at", "id").values_list("action", flat=True))
+    assert actions == [Action.EXTENDED, Action.RELEASED]
