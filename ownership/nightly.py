@@ -309,7 +309,9 @@ def _warning_window_q(as_of: date) -> Q:
 
 
 def _warn(as_of: date, now: datetime, result: NightlyResult) -> None:
-    due = Customer.objects.filter(_warning_window_q(as_of))
+    # Locked until the run commits: a customer released and claimed between this read and the
+    # update below would otherwise be marked warned for its new owner's deadline, unwarned.
+    due = Customer.objects.filter(_warning_window_q(as_of)).select_for_update(no_key=True, of=("self",))
     rows = list(due.order_by("owner_id", "deadline").values_list("id", "owner_id", "name", "deadline"))
     if not rows:
         return
