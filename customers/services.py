@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -107,6 +107,45 @@ def clean_credit_code(value: str | None) -> str | None:
     except ValidationError as exc:
         raise DomainError(" ".join(exc.messages)) from exc
     return code
+
+
+# Imports take this key exclusively (one at a time, from their re-check to their commit);
+# registrations and contact edits take it shared: neither checks for duplicates while the other
+# writes.
+IMPORT_LOCK_KEY = "customer-import"
+
+
+def _lock_id(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def duplicate_keys_lock(*, name: str = "", credit_code: str | None = None, phones: Iterable[str] = ()) -> None:
+    """R5.1: lock, until the transaction ends, every key a new customer or contact could be a
+    duplicate by (its normalised name, credit code, contact phones), one after the other in a fixed
+    order (sorted lock ids), so that two registrations sharing any key run one after the other and
+    the second finds the first. Also waits for an import being written. Taken before any row lock
+    (docs/decisions.md, "Lock order"). PostgreSQL only: SQLite serialises writes anyway."""
+    if connection.vendor != "postgresql":
+        return
+    keys = set()
+    if key := normalize_company_name(name):
+        keys.add("name:" + key)
+    if code := normalize_credit_code(credit_code or ""):
+        keys.add("code:" + code)
+    keys |= {"phone:" + d for d in (normalize_phone(p) for p in phones) if len(d) >= 7}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtext(%s))", [IMPORT_LOCK_KEY])
+        for lock_id in sorted(_lock_id(k) for k in keys):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [lock_id])
+
+
+def customers_import_lock() -> None:
+    """R1.2: hold the import lock exclusively until the transaction ends: imports run one at a
+    time, and no registration checks or writes a duplicate key meanwhile (locking each key of a
+    10,000-row file would exhaust PostgreSQL's lock table)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [IMPORT_LOCK_KEY])
 
 
 def customer_find_duplicate(
@@ -251,6 +290,7 @@ def customer_update(*, customer: Customer, user: User, data: dict[str, Any]) -> 
 
 @transaction.atomic
 def contact_add(*, customer: Customer, user: User, data: dict[str, Any]) -> Contact:
+    duplicate_keys_lock(phones=[data.get("phone") or ""])
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     _require_edit(user, customer)
     digits = normalize_phone(data.get("phone") or "")
@@ -270,6 +310,7 @@ def contact_add(*, customer: Customer, user: User, data: dict[str, Any]) -> Cont
 
 @transaction.atomic
 def contact_update(*, contact: Contact, user: User, data: dict[str, Any]) -> Contact:
+    duplicate_keys_lock(phones=[data.get("phone") or ""])
     customer = Customer.objects.select_for_update().get(pk=contact.customer_id)
     _require_edit(user, customer)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)

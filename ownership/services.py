@@ -19,8 +19,8 @@ from accounts.models import User
 from crm.dates import add_months, local_today, start_of_local_day
 from crm.errors import DomainError, PermissionDenied
 from customers.models import Basis, Customer, ReleaseReason
-from customers.services import customer_create
-from customers.validators import normalize_company_name
+from customers.services import customer_create, duplicate_keys_lock
+from customers.services import customers_import_lock as _customers_import_lock
 from notifications.services import Message, notify, notify_many
 
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
@@ -132,9 +132,13 @@ def customer_register(
     if not (user.is_salesperson or user.is_manager or user.is_admin_role):
         raise PermissionDenied(_("Your role does not register customers."))
     with transaction.atomic():
-        # Two people registering the same company at the same moment: one waits for the other,
-        # then finds the duplicate.
-        _advisory_lock("customer-register:" + normalize_company_name(data.get("name", "")))
+        # Two people registering the same company (same name, credit code or contact phone) at
+        # the same moment: one waits for the other, then finds the duplicate.
+        duplicate_keys_lock(
+            name=data.get("name", ""),
+            credit_code=data.get("credit_code"),
+            phones=[c.get("phone") or "" for c in contacts],
+        )
         customer = customer_create(
             data=data,
             contacts=contacts,
@@ -725,8 +729,9 @@ def owned_unsold_q() -> Q:
 
 def customers_import_lock() -> None:
     """Hold the import lock until the current transaction ends (PostgreSQL; SQLite serialises
-    writes anyway): an import re-checks its rows and inserts them under it."""
-    _advisory_lock("customer-import")
+    writes anyway): an import re-checks its rows and inserts them under it, while registrations
+    wait (R5.1)."""
+    _customers_import_lock()
 
 
 def customers_import_into_pool(
@@ -751,7 +756,7 @@ def customers_import_into_pool(
     if not (user.is_salesperson or user.is_manager or user.is_admin_role):
         raise PermissionDenied(_("Your role does not import customers."))
     with transaction.atomic():
-        _advisory_lock("customer-import")
+        customers_import_lock()
         customers = customers_bulk_create(
             rows=rows, department_id=department_id, created_by=user, batch_size=batch_size
         )

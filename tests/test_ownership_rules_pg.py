@@ -13,12 +13,16 @@ from datetime import date
 
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
+from customers.models import Customer
+from customers.services import DuplicateCustomer, customer_find_duplicate
 from notifications.models import Notification
 from ownership import services
+from ownership.models import OwnershipEvent
 from ownership.nightly import nightly_release
 
+from .factories import make_credit_code
 from .helpers import at, owned_customer, reload
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -108,3 +112,88 @@ def test_r5_10_a_customer_released_and_claimed_while_the_warnings_run_is_not_mar
     assert Notification.objects.filter(recipient=owner, kind="warning").count() == 1
     assert not Notification.objects.filter(recipient=teammate, kind="warning").exists()
     assert claimed[0].waited  # type: ignore[attr-defined]  # the release waited for the run's lock
+
+
+# --- R5.1: simultaneous registrations sharing a phone or a credit code --------------------------------
+
+
+def _register(user, name: str, phone: str, code: str | None = None):
+    return services.customer_register(
+        data={"name": name, "credit_code": code, "source": "media", "industry": "electronics"},
+        contacts=[{"name": "王经理", "phone": phone}],
+        user=user,
+    )
+
+
+def _first_held_at_its_insert(first, second) -> tuple[list, threading.Thread]:
+    """Run `first` in this thread; when it is about to insert its customer (its duplicate check
+    done, nothing committed), run `second` until it finishes or waits on a lock."""
+    held: list[threading.Thread] = []
+    pause = PauseBefore("INSERT", '"customers_customer"', lambda: held.append(run_until_done_or_waiting(second)))
+    with connection.execute_wrapper(pause):
+        results = [first()]
+    held[0].join(30)
+    return results, held[0]
+
+
+@pytest.mark.parametrize("phones", [("13800138000", "13800138000"), ("138 0013 8000", "+86 138-0013-8000")])
+def test_r5_1_two_registrations_with_the_same_phone_at_once_register_one(owner, teammate, phones):
+    outcome: list = []
+
+    def second():
+        try:
+            outcome.append(_register(teammate, "杭州恒通贸易有限公司", phones[1]))
+        except services.DomainError as exc:
+            outcome.append(exc)
+
+    (first,), thread = _first_held_at_its_insert(lambda: _register(owner, "深圳市华信科技有限公司", phones[0]), second)
+    assert thread.waited  # type: ignore[attr-defined]  # the second waited for the first
+    assert isinstance(outcome[0], DuplicateCustomer), outcome
+    assert outcome[0].duplicate.customer == first and outcome[0].duplicate.matched_on == "phone"
+    assert Customer.objects.count() == 1 and OwnershipEvent.objects.count() == 1
+
+
+def test_r5_1_two_registrations_with_the_same_credit_code_at_once_name_the_owner(owner, teammate):
+    """The unique index alone would stop the second with "registered a moment ago"; serialised on
+    the code, it finds the first and names its owner, as R5.1 says."""
+    code = make_credit_code()
+    outcome: list = []
+
+    def second():
+        try:
+            outcome.append(_register(teammate, "杭州恒通贸易有限公司", "13900139000", code.lower()))
+        except services.DomainError as exc:
+            outcome.append(exc)
+
+    (first,), _thread = _first_held_at_its_insert(
+        lambda: _register(owner, "深圳市华信科技有限公司", "13800138000", code), second
+    )
+    assert isinstance(outcome[0], DuplicateCustomer), outcome
+    assert outcome[0].duplicate.customer == first and outcome[0].duplicate.matched_on == "credit_code"
+
+
+def test_r5_1_an_import_waits_for_a_registration_being_written_and_finds_it(owner, department):
+    """The import's re-check runs under the import lock (collection.services._import_run): it must
+    not run while a registration with the same phone is between its check and its commit."""
+    found: list = []
+
+    def import_recheck():
+        with transaction.atomic():
+            services.customers_import_lock()
+            found.append(customer_find_duplicate(name="宁波德润精密机械有限公司", phones=["13800138000"]))
+
+    (first,), thread = _first_held_at_its_insert(
+        lambda: _register(owner, "深圳市华信科技有限公司", "13800138000"), import_recheck
+    )
+    assert thread.waited  # type: ignore[attr-defined]
+    assert found[0] is not None and found[0].customer == first
+
+
+def test_r5_1_different_phones_register_side_by_side(owner, teammate):
+    outcome: list = []
+    (first,), thread = _first_held_at_its_insert(
+        lambda: _register(owner, "深圳市华信科技有限公司", "13800138000"),
+        lambda: outcome.append(_register(teammate, "杭州恒通贸易有限公司", "13900139000")),
+    )
+    assert not thread.waited  # type: ignore[attr-defined]  # nothing in common: no waiting
+    assert outcome[0].owner == teammate and first.owner == owner
