@@ -177,7 +177,7 @@ def _clean_text(value: str) -> str:
 
 def import_cancel(*, batch: ImportBatch, user: User, now: datetime | None = None) -> ImportBatch:
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        batch = ImportBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         if not can_manage_import(user, batch):
             raise PermissionDenied(_("Only the uploader or a manager of the department may cancel this import."))
         if batch.status not in (ImportStatus.UPLOADED, ImportStatus.CHECKED, ImportStatus.FAILED):
@@ -197,7 +197,7 @@ def import_check(
     """Check every row with the chosen columns: its verdict (new, duplicate of an existing customer,
     duplicate inside the file, invalid) and reason. Inline for small files, a task for large ones."""
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        batch = ImportBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         if not can_manage_import(user, batch):
             raise PermissionDenied(_("Only the uploader or a manager of the department may check this import."))
         if batch.status not in (ImportStatus.UPLOADED, ImportStatus.CHECKED):
@@ -358,7 +358,7 @@ def _import_check_run(*, batch_id: int, now: datetime | None = None) -> ImportBa
     now = now or timezone.now()
     started = time.monotonic()
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        batch = ImportBatch.objects.select_for_update(no_key=True).get(pk=batch_id)
         if batch.status != ImportStatus.CHECKING:
             return batch
         batch.rows.all().delete()
@@ -462,7 +462,7 @@ def _json_safe(data: dict[str, Any]) -> dict[str, Any]:
 def import_start(*, batch: ImportBatch, user: User, now: datetime | None = None) -> ImportBatch:
     """Import the checked file's new rows into the pool: inline for small files, a task for large."""
     with transaction.atomic():
-        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        batch = ImportBatch.objects.select_for_update(no_key=True).get(pk=batch.pk)
         if not can_manage_import(user, batch):
             raise PermissionDenied(_("Only the uploader or a manager of the department may run this import."))
         if batch.status != ImportStatus.CHECKED:
@@ -509,7 +509,11 @@ def _import_run(*, batch_id: int, now: datetime | None = None) -> ImportBatch:
     started = time.monotonic()
     try:
         with transaction.atomic():
-            batch = ImportBatch.objects.select_for_update(of=("self",)).select_related("imported_by").get(pk=batch_id)
+            batch = (
+                ImportBatch.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("imported_by")
+                .get(pk=batch_id)
+            )
             if batch.status != ImportStatus.IMPORTING:
                 return batch
             # Imports run one at a time from before the re-check to the commit: two overlapping
@@ -676,7 +680,7 @@ def report_create(*, user: User, data: dict[str, Any], now: datetime | None = No
 
 
 def _lock_report(report: InfoReport) -> InfoReport:
-    return InfoReport.objects.select_for_update().get(pk=report.pk)
+    return InfoReport.objects.select_for_update(no_key=True).get(pk=report.pk)
 
 
 def report_update(*, report: InfoReport, user: User, data: dict[str, Any], now: datetime | None = None) -> InfoReport:
@@ -741,7 +745,7 @@ def task_findings_save(*, task: InfoTask, user: User, findings: str, now: dateti
         raise DomainError(_("A text has at most %(n)d characters.") % {"n": MAX_TEXT})
     with transaction.atomic():
         report = _lock_report(task.report)
-        task = InfoTask.objects.select_for_update().get(pk=task.pk)
+        task = InfoTask.objects.select_for_update(no_key=True).get(pk=task.pk)
         if not can_write_findings(user, task, report):
             raise PermissionDenied(_("Only the assignee adds findings, before the report is published."))
         task.findings = findings

@@ -274,7 +274,7 @@ def _require_edit(user: User, customer: Customer) -> None:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, user: User, data: dict[str, Any]) -> Customer:
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     _require_edit(user, customer)
     new_code = clean_credit_code(data.get("credit_code"))
     dup = customer_find_duplicate(name=data.get("name", customer.name), credit_code=new_code, exclude_pk=customer.pk)
@@ -291,7 +291,7 @@ def customer_update(*, customer: Customer, user: User, data: dict[str, Any]) -> 
 @transaction.atomic
 def contact_add(*, customer: Customer, user: User, data: dict[str, Any]) -> Contact:
     duplicate_keys_lock(phones=[data.get("phone") or ""])
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     _require_edit(user, customer)
     digits = normalize_phone(data.get("phone") or "")
     if len(digits) >= 7:
@@ -311,9 +311,9 @@ def contact_add(*, customer: Customer, user: User, data: dict[str, Any]) -> Cont
 @transaction.atomic
 def contact_update(*, contact: Contact, user: User, data: dict[str, Any]) -> Contact:
     duplicate_keys_lock(phones=[data.get("phone") or ""])
-    customer = Customer.objects.select_for_update().get(pk=contact.customer_id)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=contact.customer_id)
     _require_edit(user, customer)
-    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact = Contact.objects.select_for_update(no_key=True).get(pk=contact.pk)
     digits = normalize_phone(data.get("phone") or "")
     if len(digits) >= 7:
         clash = (
@@ -331,7 +331,7 @@ def contact_update(*, contact: Contact, user: User, data: dict[str, Any]) -> Con
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, user: User) -> None:
-    customer = Customer.objects.select_for_update().get(pk=contact.customer_id)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=contact.customer_id)
     _require_edit(user, customer)
     contact.delete()
 
@@ -341,7 +341,7 @@ def customer_set_credit_status(
     *, customer: Customer, user: User, status: str, note: str, now: datetime | None = None
 ) -> Customer:
     """R4.3: owner, manager or finance change the payment credit; every change is kept."""
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     if not (user.is_finance or user.is_admin_role or can_edit(user, customer)):
         raise PermissionDenied(_("You may not change this customer's credit status."))
     if status not in CreditStatus.values:
@@ -519,7 +519,7 @@ def document_upload(
     final: Path | None = None
     try:
         with transaction.atomic():
-            locked = Customer.objects.select_for_update().get(pk=customer.pk)
+            locked = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
             if not can_edit(user, locked):
                 raise PermissionDenied(_("You may not add documents to this customer."))
             document = CustomerDocument.objects.create(
@@ -552,10 +552,10 @@ def document_upload(
 def document_archive(*, document: CustomerDocument, user: User, now: datetime | None = None) -> CustomerDocument:
     """Take a document out of the customer's current papers (replaced, uploaded by mistake). The
     file and its download log stay: documents are never deleted."""
-    customer = Customer.objects.select_for_update().get(pk=document.customer_id)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=document.customer_id)
     if not can_edit(user, customer):
         raise PermissionDenied(_("You may not change this customer's documents."))
-    document = CustomerDocument.objects.select_for_update().get(pk=document.pk)
+    document = CustomerDocument.objects.select_for_update(no_key=True).get(pk=document.pk)
     if document.archived_at is not None:
         raise DomainError(_("This document is already archived."))
     document.archived_at = now or timezone.now()
@@ -581,7 +581,7 @@ def documents_notify_expiring(*, as_of: date | None = None, now: datetime | None
     horizon = today + timedelta(days=EXPIRY_WARNING_DAYS)
     with transaction.atomic():
         due = list(
-            CustomerDocument.objects.select_for_update(of=("self",))
+            CustomerDocument.objects.select_for_update(no_key=True, of=("self",))
             .filter(archived_at__isnull=True, valid_until__isnull=False, valid_until__lte=horizon)
             .filter(customer__owner__isnull=False, customer__owner__is_active=True)
             .exclude(notified_for=F("valid_until"), notified_owner_id=F("customer__owner_id"))

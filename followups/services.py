@@ -172,7 +172,7 @@ def plan_set(
     if allowed != ids:
         raise DomainError(_("A plan names only the salesperson's own customers and its department's pool."))
     # Serialise plan changes of one salesperson (two tabs, or the salesperson and its manager).
-    User.objects.select_for_update().filter(pk=salesperson.pk).first()
+    User.objects.select_for_update(no_key=True).filter(pk=salesperson.pk).first()
     plan = VisitPlan.objects.filter(salesperson=salesperson, month=month).first()
     if plan is None:
         plan = VisitPlan.objects.create(
@@ -254,7 +254,7 @@ def visit_record(*, customer: Customer, user: User, data: VisitInput, now: datet
     """R3.2: the owner (or a salesperson of the department tracking a pool customer) records a
     visit. The customer row is locked so that a claim or release cannot interleave with the check."""
     now = now or timezone.now()
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     if not can_record_visit(user, customer):
         raise PermissionDenied(_("Visits are recorded by the customer's owner: this customer is not yours."))
     data = _clean_visit(data, customer, now)
@@ -280,10 +280,11 @@ def visit_record(*, customer: Customer, user: User, data: VisitInput, now: datet
 def visit_update(*, visit: Visit, user: User, data: VisitInput, now: datetime | None = None) -> Visit:
     """Its author corrects a visit record. A report already submitted keeps what it froze (R3.3)."""
     now = now or timezone.now()
-    visit = Visit.objects.select_for_update().get(pk=visit.pk)
+    # The customer before the visit, as every service locks them (docs/decisions.md, "Lock order").
+    customer = Customer.objects.select_for_update(no_key=True).get(pk=visit.customer_id)
+    visit = Visit.objects.select_for_update(no_key=True).get(pk=visit.pk)
     if visit.salesperson_id != user.pk:
         raise PermissionDenied(_("Only the salesperson who recorded a visit corrects it."))
-    customer = Customer.objects.select_for_update().get(pk=visit.customer_id)
     data = _clean_visit(data, customer, now)
     visit.contact = data.contact
     visit.visited_at = data.visited_at
@@ -352,7 +353,11 @@ def report_compile(*, salesperson: User, kind: str, period_start: date) -> dict[
 
 def _locked_report(*, salesperson: User, kind: str, start: date, end: date, now: datetime) -> Report:
     """The salesperson's report row for the period, locked; created as a draft if missing."""
-    found = Report.objects.select_for_update().filter(salesperson=salesperson, kind=kind, period_start=start).first()
+    found = (
+        Report.objects.select_for_update(no_key=True)
+        .filter(salesperson=salesperson, kind=kind, period_start=start)
+        .first()
+    )
     if found is not None:
         return found
     try:
@@ -366,7 +371,7 @@ def _locked_report(*, salesperson: User, kind: str, start: date, end: date, now:
                 updated_at=now,
             )
     except IntegrityError:  # created a moment ago in another tab
-        return Report.objects.select_for_update().get(salesperson=salesperson, kind=kind, period_start=start)
+        return Report.objects.select_for_update(no_key=True).get(salesperson=salesperson, kind=kind, period_start=start)
 
 
 def _prepare(*, salesperson: User, kind: str, period_start: date, summary: str, user: User, now: datetime):
@@ -423,7 +428,7 @@ def report_submit(
 def report_comment(*, report: Report, user: User, text: str, now: datetime | None = None) -> ReportComment:
     """Later words on a submitted report: its salesperson's additions and the manager's comments."""
     now = now or timezone.now()
-    report = Report.objects.select_for_update().select_related("salesperson").get(pk=report.pk)
+    report = Report.objects.select_for_update(no_key=True, of=("self",)).select_related("salesperson").get(pk=report.pk)
     is_author = report.salesperson_id == user.pk
     if not (is_author or manages(user, report.salesperson)):
         raise PermissionDenied(_("Only the salesperson and its managers comment on a report."))

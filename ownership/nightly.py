@@ -134,7 +134,7 @@ WITH due AS (
     FROM customers_customer c
     WHERE c.owner_id IS NOT NULL AND c.deadline < %(as_of)s
       AND c.handover_ref IS NULL  -- R7: an open handover holds it (the partial index says so too)
-    FOR UPDATE OF c
+    FOR NO KEY UPDATE OF c
 ), released AS (
     UPDATE customers_customer c
     SET owner_id = NULL, owner_basis = '', owned_since = NULL, deadline = NULL,
@@ -195,7 +195,9 @@ def _release_portable(as_of: date, now: datetime, result: NightlyResult) -> None
     """The same release for databases without data-modifying CTEs (SQLite in development),
     in bulk statements rather than a loop of saves."""
     rows = list(
-        _due(as_of).select_for_update().values_list("id", "owner_id", "owned_since", "deadline", "sold_in_ownership")
+        _due(as_of)
+        .select_for_update(no_key=True)
+        .values_list("id", "owner_id", "owned_since", "deadline", "sold_in_ownership")
     )
     if not rows:
         return

@@ -91,7 +91,7 @@ def _event(customer: Customer, **fields: Any) -> OwnershipEvent:
 
 def _lock_customer(customer: Customer | int) -> Customer:
     pk = customer if isinstance(customer, int) else customer.pk
-    return Customer.objects.select_for_update().get(pk=pk)
+    return Customer.objects.select_for_update(no_key=True).get(pk=pk)
 
 
 def _refuse_in_handover(customer: Customer) -> None:
@@ -150,7 +150,7 @@ def customer_register(
             # R5.8 "owns at most N customers without a confirmed sale" holds for first inquiries
             # too (a directory registered row by row is hoarding as much as claims are). Checked
             # after the duplicate check, so a duplicate is named first; the refusal rolls back.
-            User.objects.select_for_update().filter(pk=user.pk).first()
+            User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()
             limit = unsold_limit(user=user, settings=pool_settings_for(user.department_id))
             if unsold_count(user=user) >= limit:
                 raise ClaimRefused(
@@ -191,7 +191,7 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
         raise PermissionDenied(_("Only salespeople claim customers from the pool."))
     with transaction.atomic():
         # One claimer's claims run one at a time, so two tabs cannot both pass the caps.
-        User.objects.select_for_update().only("pk").get(pk=user.pk)
+        User.objects.select_for_update(no_key=True).only("pk").get(pk=user.pk)
         current = Customer.objects.select_related("owner").get(pk=customer.pk)
         if current.department_id != user.department_id:
             raise PermissionDenied(_("This customer belongs to another department's pool."))
@@ -323,7 +323,7 @@ def release_note_write(
             )
             return note
         item = (
-            MissingReleaseNote.objects.select_for_update()
+            MissingReleaseNote.objects.select_for_update(no_key=True)
             .filter(customer=current, former_owner=user, note__isnull=True)
             .order_by("-released_at")
             .first()
@@ -354,7 +354,11 @@ def missing_note_demand(*, item: MissingReleaseNote, manager: User, now: datetim
     """R7.3: a manager requires the missing note; the former owner is notified."""
     now = now or timezone.now()
     with transaction.atomic():
-        item = MissingReleaseNote.objects.select_for_update().select_related("customer").get(pk=item.pk)
+        item = (
+            MissingReleaseNote.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("customer")
+            .get(pk=item.pk)
+        )
         _require_manager_of(manager, item.customer)
         if item.note_id:
             raise DomainError(_("This release note has already been written."))
@@ -543,7 +547,7 @@ def pool_settings_update(*, settings: PoolSettings, user: User, data: dict[str, 
     if not (user.is_admin_role or (user.is_manager and user.department_id == settings.department_id)):
         raise PermissionDenied(_("Only a manager of this department or an admin changes its rules."))
     with transaction.atomic():
-        obj = PoolSettings.objects.select_for_update().get(pk=settings.pk)
+        obj = PoolSettings.objects.select_for_update(no_key=True).get(pk=settings.pk)
         for field in (
             "max_unsold",
             "max_unsold_probation",

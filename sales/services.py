@@ -149,7 +149,7 @@ def sales_settings_update(
     if not (user.is_admin_role or (user.is_manager and user.department_id == department.pk)):
         raise PermissionDenied(_("Only a manager of this department or an admin changes its rules."))
     with transaction.atomic():
-        obj, _created = SalesSettings.objects.select_for_update().get_or_create(department=department)
+        obj, _created = SalesSettings.objects.select_for_update(no_key=True).get_or_create(department=department)
         current = {name: getattr(obj, name) for name in SETTINGS_FIELDS}
         merged = validate_sales_settings({**current, **{k: v for k, v in data.items() if k in SETTINGS_FIELDS}})
         tiers_move = any(merged[n] != current[n] for n in SETTINGS_FIELDS if n != "commission_rate")
@@ -184,7 +184,7 @@ def customer_recompute_tier(*, customer: Customer, cause: str, now: datetime | N
     now = now or timezone.now()
     as_of = local_today(now)
     with transaction.atomic():
-        current = Customer.objects.select_for_update().get(pk=customer.pk)
+        current = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         settings = sales_settings_of(current.department_id)
         start = window_start(as_of, settings.window_months)
         amount = Order.objects.filter(customer=current, confirmed_on__gt=start, confirmed_on__lte=as_of).aggregate(
@@ -220,7 +220,7 @@ def _recompute_many(
         batch = ordered[i : i + BATCH]
         rows = Customer.objects.filter(pk__in=batch).order_by("pk")
         if not dry_run:
-            rows = rows.select_for_update()
+            rows = rows.select_for_update(no_key=True)
         current = list(rows.values_list("id", "tier", "tier_amount", "is_long_term"))
         sums = dict(
             Order.objects.filter(customer_id__in=batch, confirmed_on__gt=start, confirmed_on__lte=as_of)
@@ -316,7 +316,7 @@ def order_create(
     if not description:
         raise DomainError(_("Describe what was sold (lines or a description)."))
     with transaction.atomic():
-        current = Customer.objects.select_for_update().get(pk=customer.pk)
+        current = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         if current.owner_id != user.pk:
             raise PermissionDenied(_("You can record orders only for customers you own."))
         order = Order.objects.create(
@@ -384,8 +384,10 @@ def payment_confirm(
     with transaction.atomic():
         # The customer first, as the nightly release and ownership services lock it: a
         # confirmation and a release of the same customer never interleave.
-        customer = Customer.objects.select_for_update().get(pk=order.customer_id)
-        current = Order.objects.select_for_update().select_related("salesperson").get(pk=order.pk)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=order.customer_id)
+        current = (
+            Order.objects.select_for_update(no_key=True, of=("self",)).select_related("salesperson").get(pk=order.pk)
+        )
         payment_check(order=current, amount=amount, received_on=received_on, today=today)
         payment = Payment.objects.create(
             order=current, amount=amount, received_on=received_on, confirmed_by=user, confirmed_at=now
@@ -452,9 +454,11 @@ def payment_reverse(*, payment: Payment, user: User, reason: str, now: datetime 
     with transaction.atomic():
         order_id = payment.order_id
         customer_id = Order.objects.values_list("customer_id", flat=True).get(pk=order_id)
-        customer = Customer.objects.select_for_update().get(pk=customer_id)
-        order = Order.objects.select_for_update().select_related("salesperson").get(pk=order_id)
-        current = Payment.objects.select_for_update().get(pk=payment.pk)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=customer_id)
+        order = (
+            Order.objects.select_for_update(no_key=True, of=("self",)).select_related("salesperson").get(pk=order_id)
+        )
+        current = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         if current.reversed_at is not None:
             raise DomainError(_("This payment confirmation has already been reversed."))
         current.reversed_at, current.reversed_by, current.reverse_reason = now, user, reason
@@ -545,7 +549,7 @@ def commission_hold_set(
         raise DomainError(_("Unknown source of a hold."))
     _require_manager_of(user, salesperson)
     with transaction.atomic():
-        target = User.objects.select_for_update().get(pk=salesperson.pk)
+        target = User.objects.select_for_update(no_key=True).get(pk=salesperson.pk)
         if not target.is_salesperson:
             raise DomainError(_("Only a salesperson's commission can be held."))
         if (
@@ -566,7 +570,11 @@ def commission_hold_release(
     it is complete or cancelled (`by_handover`)."""
     now = now or timezone.now()
     with transaction.atomic():
-        current = CommissionHold.objects.select_for_update().select_related("salesperson").get(pk=hold.pk)
+        current = (
+            CommissionHold.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("salesperson")
+            .get(pk=hold.pk)
+        )
         _require_manager_of(user, current.salesperson)
         if current.released_at is not None:
             raise DomainError(_("This hold has already been released."))

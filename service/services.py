@@ -71,7 +71,7 @@ def _event(request: ServiceRequest, kind: str, actor: User, at: datetime, **fiel
 
 
 def _lock(request: ServiceRequest) -> ServiceRequest:
-    return ServiceRequest.objects.select_for_update().get(pk=request.pk)
+    return ServiceRequest.objects.select_for_update(no_key=True).get(pk=request.pk)
 
 
 def _required_text(value: str, *, message: str, limit: int) -> str:
@@ -395,7 +395,7 @@ def service_settings_update(
             raise DomainError(_("A time standard is 0 to %(n)d days.") % {"n": STANDARD_MAX_DAYS})
         values[field] = value
     with transaction.atomic():
-        obj, _created = ServiceSettings.objects.select_for_update().get_or_create(department=department)
+        obj, _created = ServiceSettings.objects.select_for_update(no_key=True).get_or_create(department=department)
         for field, value in values.items():
             setattr(obj, field, value)
         obj.updated_at = now or timezone.now()
@@ -415,7 +415,7 @@ def requests_notify_overdue(*, as_of: date | None = None, now: datetime | None =
     today = as_of or local_today(now)
     with transaction.atomic():
         due = list(
-            ServiceRequest.objects.select_for_update(of=("self",))
+            ServiceRequest.objects.select_for_update(no_key=True, of=("self",))
             .filter(selectors.overdue_q(today))
             .exclude(overdue_notified_for=F("due_on"))
             .select_related("customer")
