@@ -77,6 +77,7 @@ class ReleaseReason(models.TextChoices):
     HANDOVER = "handover", _("Handed over to the pool")
     IMPORTED = "imported", _("Imported from a collected list")
     REGISTERED = "registered", _("Registered into the pool")
+    SALE_REVERSED = "sale_reversed", _("First order reversed")
 
 
 class Customer(models.Model):

@@ -76,6 +76,9 @@ class OwnershipEvent(models.Model):
     note = models.TextField(_("note"), blank=True)
     deadline = models.DateField(_("deadline after the change"), null=True, blank=True)
     release_note = models.ForeignKey("ReleaseNote", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The ownership a first order (R5.3) replaced: owner id, basis, owned since, deadline, extended,
+    # introduced by. A reversal of that sale (R8.2) restores it (ownership.services.customer_reverse_sale).
+    replaced_ownership = models.JSONField(null=True, blank=True, editable=False)
     at = models.DateTimeField(_("time"), db_index=True)
 
     class Meta:

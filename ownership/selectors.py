@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -121,6 +121,12 @@ def history_for(*, user: User, customer: Customer) -> QuerySet[OwnershipEvent]:
     )
 
 
+def _entered_pool_q() -> Q:
+    """History rows that put an owned customer into the pool: releases (rules, owners), problem
+    marks, and a reversed first sale with nobody to take the customer back (R8.2)."""
+    return Q(action__in=[Action.RELEASED, Action.PROBLEM]) | Q(action=Action.SALE_REVERSED, to_owner__isnull=True)
+
+
 def last_release_note(customer: Customer) -> ReleaseNote | None:
     """R5.12: the note of the ownership that ended last, shown to whoever looks at the pool card."""
     if customer.released_from_id is None:
@@ -128,7 +134,8 @@ def last_release_note(customer: Customer) -> ReleaseNote | None:
     # The last release itself, not the former owner's newest note: an older ownership's note would
     # otherwise pass for the last one when the last release had none.
     event = (
-        OwnershipEvent.objects.filter(customer=customer, action__in=["released", "problem"])
+        OwnershipEvent.objects.filter(customer=customer)
+        .filter(_entered_pool_q())
         .select_related("release_note")
         .order_by("-at", "-id")
         .first()
@@ -149,7 +156,7 @@ def last_release_note(customer: Customer) -> ReleaseNote | None:
 
 def release_log(*, user: User) -> QuerySet[OwnershipEvent]:
     """Managers: what the rules and people released, newest first."""
-    qs = OwnershipEvent.objects.filter(action__in=["released", "problem"]).select_related(
+    qs = OwnershipEvent.objects.filter(_entered_pool_q()).select_related(
         "customer", "from_owner", "actor", "release_note"
     )
     if user.is_admin_role:

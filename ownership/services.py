@@ -654,6 +654,7 @@ def customer_first_order(
     with transaction.atomic():
         current = _lock_customer(customer)
         previous = current.owner
+        before = _ownership_snapshot(current)
         Customer.objects.filter(pk=current.pk).update(
             owner=salesperson,
             owner_basis=Basis.FIRST_ORDER,
@@ -675,6 +676,7 @@ def customer_first_order(
             basis=Basis.FIRST_ORDER,
             rule=Rule.R5_3,
             deadline=current.deadline,
+            replaced_ownership=before,
             at=now,
         )
         if previous != salesperson:
@@ -722,6 +724,249 @@ def customer_set_sale_clock(*, customer: Customer, last_sale_on: date | None, no
         Customer.objects.filter(pk=current.pk).update(**update)
         current.refresh_from_db()
     return current
+
+
+# --- R8.2: a reversed first sale undoes its ownership effects --------------------------------
+
+
+def _ownership_snapshot(customer: Customer) -> dict[str, Any]:
+    """What a first order replaces, kept on its history row (R5.9 rows are never edited)."""
+    return {
+        "owner": customer.owner_id,
+        "basis": customer.owner_basis,
+        "owned_since": customer.owned_since.isoformat() if customer.owned_since else None,
+        "deadline": customer.deadline.isoformat() if customer.deadline else None,
+        "deadline_extended": customer.deadline_extended,
+        "introduced_by": customer.introduced_by,
+    }
+
+
+# The history rows that start an ownership (R5.9), for first orders written without a snapshot.
+_STARTS = (
+    Action.REGISTERED,
+    Action.CLAIMED,
+    Action.ASSIGNED,
+    Action.RELATIONSHIP,
+    Action.FIRST_ORDER,
+    Action.SALE_REVERSED,
+)
+
+
+def _ownership_before_first_order(customer: Customer) -> dict[str, Any] | None:
+    """The ownership the current first-order ownership replaced: the snapshot on the history row
+    that started it, or, for a row written before snapshots were kept, what the history says (the
+    previous owner and the row that started its ownership). None when nothing is known."""
+    started = (
+        OwnershipEvent.objects.filter(customer=customer, to_owner_id=customer.owner_id, basis=Basis.FIRST_ORDER)
+        .filter(action__in=[Action.FIRST_ORDER, Action.SALE_REVERSED])
+        .order_by("-id")
+        .first()
+    )
+    if started is None:
+        return None
+    if started.replaced_ownership is not None:
+        return started.replaced_ownership
+    if started.from_owner_id is None:
+        return {"owner": None}
+    start = (
+        OwnershipEvent.objects.filter(
+            customer=customer, to_owner_id=started.from_owner_id, action__in=_STARTS, id__lt=started.pk
+        )
+        .order_by("-id")
+        .first()
+    )
+    if start is None:
+        return None
+    return {
+        "owner": start.to_owner_id,
+        "basis": start.basis,
+        "owned_since": local_today(start.at).isoformat(),
+        "deadline": start.deadline.isoformat() if start.deadline else None,
+        "deadline_extended": False,
+        "introduced_by": customer.introduced_by if start.to_owner_id == customer.owner_id else "",
+    }
+
+
+def _extended_deadline(customer: Customer, owner_id: int, since: date) -> date | None:
+    """The latest deadline a manager granted `owner_id` on this customer since `since` (R5.11)."""
+    return (
+        OwnershipEvent.objects.filter(
+            customer=customer, action=Action.EXTENDED, to_owner_id=owner_id, at__gte=start_of_local_day(since)
+        )
+        .order_by("-id")
+        .values_list("deadline", flat=True)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class ConfirmedSale:
+    """A confirmed sale of the customer left after a reversal (the sales app's order, by reference)."""
+
+    sale_date: date
+    salesperson: User
+    ref: int | None = None
+
+
+@dataclass(frozen=True)
+class ReversalOutcome:
+    undone: bool  # the reversed sale had made the current owner the owner on basis first order
+    changed: bool  # owner, basis or ownership start changed: one SALE_REVERSED history row
+    owner: User | None
+    first_order: ConfirmedSale | None  # R5.3 applied again to the earliest remaining sale
+    summary: str  # what became of the ownership, for the sales history
+
+
+def customer_reverse_sale(
+    *,
+    customer: Customer,
+    salesperson: User,
+    sale_date: date,
+    remaining: list[ConfirmedSale],
+    actor: User,
+    reason: str,
+    now: datetime | None = None,
+) -> ReversalOutcome:
+    """R8.2: finance reversed the confirmation that made `salesperson`'s order a sale on `sale_date`;
+    `remaining` are the customer's confirmed sales left, earliest first.
+
+    When that sale had made the current owner the owner on basis first order (R5.3), the ownership
+    becomes what it would have been had the sale never been confirmed (docs/decisions.md): R5.3
+    applies to the earliest remaining sale if there is one; otherwise the ownership the first order
+    replaced comes back (the same owner on its old basis and clock; a previous owner that can still
+    own it; else the pool, managers told). Any other reversal only moves the sale clock."""
+    now = now or timezone.now()
+    today = local_today(now)
+    remaining = sorted(remaining, key=lambda s: s.sale_date)
+    last = remaining[-1].sale_date if remaining else None
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        undone = (
+            current.owner_id == salesperson.pk
+            and current.owner_basis == Basis.FIRST_ORDER
+            and current.owned_since == sale_date
+        )
+        before = _ownership_before_first_order(current) if undone else None
+        if before is None:
+            customer_set_sale_clock(customer=current, last_sale_on=last, now=now)
+            return ReversalOutcome(undone, False, current.owner, None, "")
+        first = remaining[0] if remaining and _may_own_by_first_order(remaining[0].salesperson, current) else None
+        target: dict[str, Any]
+        if first is not None:
+            # R5.3: the earliest remaining sale is the customer's first confirmed sale.
+            extended = (
+                _extended_deadline(current, salesperson.pk, sale_date)
+                if first.salesperson.pk == current.owner_id
+                else None
+            )
+            deadline = compute_deadline(owned_since=first.sale_date, sold_in_ownership=True, last_sale_on=last)
+            target = {
+                "owner": first.salesperson,
+                "owner_basis": Basis.FIRST_ORDER,
+                "owned_since": first.sale_date,
+                "sold_in_ownership": True,
+                "deadline": max(deadline, extended) if extended else deadline,
+                "deadline_extended": extended is not None,
+                "introduced_by": current.introduced_by if first.salesperson.pk == current.owner_id else "",
+            }
+            summary = _("The next confirmed sale (%(day)s, %(who)s) is the first order now.") % {
+                "day": first.sale_date,
+                "who": first.salesperson,
+            }
+        else:
+            target, summary = _restored_ownership(current, before, last=last, today=today)
+        old = (current.owner_id, current.owner_basis, current.owned_since)
+        owner = target["owner"]
+        if owner is None:
+            _release(current, reason=ReleaseReason.SALE_REVERSED, now=now, last_sale_on=last)
+        else:
+            Customer.objects.filter(pk=current.pk).update(
+                **target,
+                last_sale_on=last,
+                warned_for_deadline=None,
+                **({} if owner.pk == current.owner_id else {"next_follow_up_on": None}),
+                updated_at=now,
+            )
+        changed = old != ((owner.pk, target["owner_basis"], target["owned_since"]) if owner else (None, "", None))
+        if changed:
+            _event(
+                current,
+                action=Action.SALE_REVERSED,
+                from_owner_id=current.owner_id,
+                to_owner=owner,
+                basis=target.get("owner_basis", ""),
+                reason=ReleaseReason.SALE_REVERSED if owner is None else "",
+                actor=actor,
+                deadline=target.get("deadline"),
+                note=f"{reason}\n{summary}",
+                replaced_ownership=before if first is not None else None,
+                at=now,
+            )
+            overdue = owner is not None and target["deadline"] < today
+            _tell_sale_reversed(current, loser=current.owner, owner=owner, summary=summary, managers=overdue, now=now)
+        return ReversalOutcome(True, changed, owner, first, summary)
+
+
+def _restored_ownership(
+    customer: Customer, before: dict[str, Any], *, last: date | None, today: date
+) -> tuple[dict[str, Any], str]:
+    """The ownership a first order replaced, with the sale clock of the sales that remain: the same
+    owner keeps the customer on its old basis and clock (the nightly job releases it if that clock
+    has run out); a previous owner gets it back if it could still own it today; else the pool."""
+    previous = User.objects.filter(pk=before["owner"]).first() if before.get("owner") else None
+    if previous is None:
+        return {"owner": None}, _("It returns to the pool, where it was before the first order.")
+    since = date.fromisoformat(before["owned_since"]) if before.get("owned_since") else today
+    sold = last is not None and last >= since
+    deadline = compute_deadline(owned_since=since, sold_in_ownership=sold, last_sale_on=last)
+    extended = _extended_deadline(customer, previous.pk, since)
+    target = {
+        "owner": previous,
+        "owner_basis": before["basis"],
+        "owned_since": since,
+        "sold_in_ownership": sold,
+        "deadline": max(deadline, extended) if extended else deadline,
+        "deadline_extended": bool(before.get("deadline_extended")) or extended is not None,
+        "introduced_by": before.get("introduced_by", ""),
+    }
+    values = {
+        "who": previous,
+        "basis": dict(Basis.choices).get(before["basis"], before["basis"]),
+        "deadline": target["deadline"],
+    }
+    if previous.pk == customer.owner_id:
+        return target, _("%(who)s keeps it on its earlier basis (%(basis)s); deadline %(deadline)s.") % values
+    settings = pool_settings_for(customer.department_id)
+    if not (previous.is_active and previous.is_salesperson and previous.department_id == customer.department_id):
+        why = _("the previous owner %(who)s can no longer own customers") % values
+    elif target["deadline"] < today:
+        why = _("the previous owner %(who)s's deadline (%(deadline)s) has passed") % values
+    elif unsold_count(user=previous) >= unsold_limit(user=previous, settings=settings):
+        why = _("the previous owner %(who)s is at its limit of customers without a sale") % values
+    else:
+        return target, _("It returns to %(who)s (%(basis)s); deadline %(deadline)s.") % values
+    return {"owner": None}, _("It returns to the pool: %(why)s.") % {"why": why}
+
+
+def _tell_sale_reversed(
+    customer: Customer, *, loser: User | None, owner: User | None, summary: str, managers: bool, now: datetime
+) -> None:
+    """The one who lost the customer and the one who has it now; the department's managers too
+    when nobody has it (they may assign it) or when its restored deadline has already passed (the
+    next nightly run releases it)."""
+    url = reverse("customers:detail", args=[customer.pk])
+    text = _("Finance reversed the first confirmed sale of %(name)s. %(summary)s") % {
+        "name": customer.name,
+        "summary": summary,
+    }
+    recipients = {u.pk for u in (loser, owner) if u is not None}
+    if owner is None or managers:
+        recipients |= set(
+            User.objects.filter(is_active=True, department_id=customer.department_id, groups__name=roles.MANAGER)
+            .values_list("pk", flat=True)
+            .distinct()
+        )
+    notify_many(messages=[Message(pk, "sale_reversed", text, url) for pk in sorted(recipients)], now=now)
 
 
 def owned_unsold_q() -> Q:

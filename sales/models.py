@@ -134,7 +134,7 @@ class SaleEventKind(models.TextChoices):
     FIRST_ORDER = "first_order", _("First order: the salesperson became the owner")
     PAYMENT_REVERSED = "payment_reversed", _("Payment confirmation reversed")
     SALE_REVERSED = "sale_reversed", _("Confirmed sale reversed")
-    FIRST_SALE_REVERSED = "first_sale_reversed", _("First confirmed sale reversed; the owner stays")
+    FIRST_SALE_REVERSED = "first_sale_reversed", _("First confirmed sale reversed")
 
 
 class SaleEvent(AppendOnly):

@@ -2,8 +2,8 @@
 transaction that locks what it changes, checks its preconditions, writes, and appends history.
 
 Ownership moves only through ownership.services: the first confirmed sale of a customer calls
-customer_record_sale (R5.3), a reversal hands the recomputed last sale date to
-customer_set_sale_clock (R8.2). Only this module writes Customer.tier and Customer.tier_amount.
+customer_record_sale (R5.3), a reversal hands the remaining confirmed sales to
+customer_reverse_sale (R8.2). Only this module writes Customer.tier and Customer.tier_amount.
 """
 
 from collections.abc import Iterable, Mapping
@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,7 +23,7 @@ from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
 from customers.models import Customer, Tier
 from notifications.services import notify
-from ownership.services import customer_record_sale, customer_set_sale_clock
+from ownership.services import ConfirmedSale, customer_record_sale, customer_reverse_sale
 
 from .models import (
     CommissionHold,
@@ -444,8 +444,9 @@ def payment_confirm(
 def payment_reverse(*, payment: Payment, user: User, reason: str, now: datetime | None = None) -> Payment:
     """R8.2: finance reverses a confirmation with a reason. The payment row stays, marked
     reversed. An order left without confirmed payments is no longer a confirmed sale: the
-    customer's last sale date is recomputed and handed to the ownership clock, then the tier.
-    Reversing the customer's first confirmed sale keeps the owner (docs/decisions.md)."""
+    customer's remaining confirmed sales are handed to the ownership service, which undoes what a
+    reversed first sale did to the ownership (R5.3, docs/decisions.md) and moves the clock, then
+    the tier follows."""
     now = now or timezone.now()
     _require_finance(user)
     reason = (reason or "").strip()
@@ -492,22 +493,42 @@ def payment_reverse(*, payment: Payment, user: User, reason: str, now: datetime 
                     note=reason,
                     at=now,
                 )
-                was_first = SaleEvent.objects.filter(order=order, kind=SaleEventKind.FIRST_ORDER).exists()
-                if was_first and customer.owner_id is not None:
-                    SaleEvent.objects.create(
-                        customer=customer,
-                        order=order,
-                        kind=SaleEventKind.FIRST_SALE_REVERSED,
-                        actor=user,
-                        at=now,
-                        note=_("%(owner)s stays the owner on basis first order; the sale clock is recomputed.")
-                        % {"owner": customer.owner},
-                    )
-            last = Order.objects.filter(customer=customer, confirmed_on__isnull=False).aggregate(m=Max("confirmed_on"))[
-                "m"
+            sales_left = [
+                ConfirmedSale(sale_date=o.confirmed_on, salesperson=o.salesperson, ref=o.pk)
+                for o in Order.objects.filter(customer=customer, confirmed_on__isnull=False)
+                .select_related("salesperson")
+                .order_by("confirmed_on", "pk")
+                if o.confirmed_on is not None
             ]
-            if last != customer.last_sale_on:
-                customer_set_sale_clock(customer=customer, last_sale_on=last, now=now)
+            assert old_sale_date is not None  # the order was a confirmed sale
+            outcome = customer_reverse_sale(
+                customer=customer,
+                salesperson=order.salesperson,
+                sale_date=old_sale_date,
+                remaining=sales_left,
+                actor=user,
+                reason=reason,
+                now=now,
+            )
+            if outcome.undone and order.confirmed_on is None:
+                SaleEvent.objects.create(
+                    customer=customer,
+                    order=order,
+                    kind=SaleEventKind.FIRST_SALE_REVERSED,
+                    actor=user,
+                    at=now,
+                    note=outcome.summary,
+                )
+            first = outcome.first_order
+            if first is not None and first.ref is not None and first.ref != order.pk:
+                SaleEvent.objects.create(
+                    customer=customer,
+                    order_id=first.ref,
+                    kind=SaleEventKind.FIRST_ORDER,
+                    actor=user,
+                    at=now,
+                    note=str(first.salesperson),
+                )
         customer_recompute_tier(customer=customer, cause=TierCause.PAYMENT_REVERSED, now=now)
         notify(
             recipient=order.salesperson,

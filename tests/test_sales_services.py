@@ -282,21 +282,22 @@ def test_r8_2_reversal_keeps_the_payment_and_recomputes_order_and_tier(owner, fi
         services.payment_reverse(payment=reload(p2), user=finance, reason="  ")
 
 
-def test_r8_2_reversing_the_first_sale_keeps_the_owner_and_resets_the_clock(owner, finance):
+def test_r8_2_reversing_the_first_sale_restores_the_owners_earlier_basis_and_clock(owner, finance):
     c = owned_customer(owner, since=date(2026, 2, 1), basis=Basis.FIRST_INQUIRY)
     payment = confirm(record(c, owner, "8000.00", day=DAY), finance, day=DAY).payment
     services.payment_reverse(payment=payment, user=finance, reason="退票", now=at(date(2026, 3, 15)))
     c = reload(c)
     assert (c.owner, c.owner_basis, c.owned_since, c.last_sale_on, c.sold_in_ownership) == (
         owner,
-        Basis.FIRST_ORDER,
-        DAY,
+        Basis.FIRST_INQUIRY,
+        date(2026, 2, 1),
         None,
         False,
     )
-    assert c.deadline == compute_deadline(owned_since=DAY, sold_in_ownership=False, last_sale_on=None)
+    assert c.deadline == compute_deadline(owned_since=date(2026, 2, 1), sold_in_ownership=False, last_sale_on=None)
     # No confirmed sale is left: the next confirmation is the customer's first again (R5.3).
-    assert OwnershipEvent.objects.filter(customer=c).count() == 1
+    actions = list(OwnershipEvent.objects.filter(customer=c).order_by("id").values_list("action", flat=True))
+    assert actions == [Action.FIRST_ORDER, Action.SALE_REVERSED]
 
 
 def test_r8_2_reversing_a_later_sale_restores_the_previous_sale_date(owner, finance):

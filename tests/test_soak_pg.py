@@ -8,7 +8,7 @@ error nobody foresaw, and any broken invariant:
   owner the previous one left) ending on the current owner (R5.9);
 - nobody claimed more than the daily cap (R5.8);
 - the sale clocks follow the confirmed orders (R5.2-R5.4, R8.2): last sale, sale during this
-  ownership, deadline;
+  ownership, deadline, a first-order basis backed by a confirmed order of the owner that day;
 - payments stay within their order and the order's state follows them (R8.1, R8.2);
 - no two customers share a contact phone (R5.1).
 """
@@ -31,7 +31,7 @@ from django.utils import timezone
 from accounts import roles
 from crm.dates import local_today
 from crm.errors import DomainError, PermissionDenied
-from customers.models import Contact, CreditStatus, Customer
+from customers.models import Basis, Contact, CreditStatus, Customer
 from followups.services import VisitInput, visit_record
 from ownership import nightly, services
 from ownership.models import Action, OwnershipEvent, PoolSettings
@@ -308,6 +308,9 @@ def sale_clock_breaks() -> list[str]:
         .annotate(m=Max("confirmed_on"))
         .values_list("customer_id", "m")
     )
+    first_orders = set(
+        Order.objects.filter(confirmed_on__isnull=False).values_list("customer_id", "salesperson_id", "confirmed_on")
+    )
     for c in Customer.objects.all():
         if c.last_sale_on != last_sale.get(c.pk):
             breaks.append(f"{c.pk}: last sale {c.last_sale_on}, orders say {last_sale.get(c.pk)}")
@@ -325,6 +328,8 @@ def sale_clock_breaks() -> list[str]:
         )
         if c.deadline != expected:
             breaks.append(f"{c.pk}: deadline {c.deadline}, clocks give {expected}")
+        if c.owner_basis == Basis.FIRST_ORDER and (c.pk, c.owner_id, c.owned_since) not in first_orders:
+            breaks.append(f"{c.pk}: basis first order since {c.owned_since} without such a confirmed order")
     return breaks
 
 
