@@ -370,3 +370,15 @@ def test_r8_2_the_release_log_and_the_pool_card_show_a_reversal_into_the_pool(
     assert selectors.release_log(user=manager).filter(customer=c, action=Action.SALE_REVERSED).exists()
     # The release note of the owner's earlier release (January) is not passed off as the last one.
     assert selectors.last_release_note(reload(c)) is None
+
+
+def test_r8_2_the_reason_of_the_reversal_stays_in_the_file(client_for, owner, teammate, finance, department):
+    """R6.4: a pool card shows the reversal in the history, not finance's reason (sales belong to
+    the file)."""
+    c, payment = _taken_from_teammate(owner, teammate, finance, department, teammate_claims_on=date(2026, 1, 5))
+    reverse_payment(payment, finance, date(2026, 3, 20), reason="客户账户冻结退票")
+    page = client_for(teammate).get(reverse("customers:detail", args=[c.pk])).content.decode()
+    assert "客户账户冻结退票" not in page
+    services.customer_claim(customer=reload(c), user=teammate, now=at(date(2026, 3, 21)))
+    page = client_for(teammate).get(reverse("customers:detail", args=[c.pk])).content.decode()
+    assert "客户账户冻结退票" in page
