@@ -88,6 +88,12 @@ class ContactForm(forms.ModelForm):
 
 class CreditStatusForm(forms.Form):
     status = forms.ChoiceField(label=_("payment credit"), choices=CreditStatus.choices)
+
+    def __init__(self, *args: Any, statuses: list[str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if statuses is not None:  # what this user may set (customers.selectors.credit_statuses_for)
+            self.fields["status"].choices = [c for c in CreditStatus.choices if c[0] in statuses]
+
     note = forms.CharField(
         label=_("reason"),
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -8,7 +8,7 @@ from django.http import Http404
 
 from accounts.models import User
 
-from .models import Contact, Customer, CustomerDocument
+from .models import Contact, CreditStatus, Customer, CustomerDocument
 from .validators import normalize_company_name, normalize_credit_code, normalize_phone
 
 EXPIRY_WARNING_DAYS = 30  # R4.1: documents expiring within this many days are flagged
@@ -75,6 +75,22 @@ def can_edit(user: User, customer: Customer) -> bool:
     if user.is_manager:
         return user.department_id == customer.department_id
     return customer.owner_id == user.pk and user.is_salesperson
+
+
+def credit_statuses_for(user: User, customer: Customer) -> list[str]:
+    """R4.3 / R5.5: the payment credit statuses `user` may give `customer`. Bad credit makes a
+    problem customer that leaves its owner (R2.3, R5.5), so only the roles R5.5 names set it or
+    lift it: finance, the department's managers and admins. The owner moves between good and
+    watch."""
+    if user.is_finance or user.is_admin_role or (user.is_manager and user.department_id == customer.department_id):
+        return list(CreditStatus.values)
+    if can_edit(user, customer) and customer.credit_status != CreditStatus.BAD:
+        return [CreditStatus.GOOD, CreditStatus.WATCH]
+    return []
+
+
+def can_set_credit(user: User, customer: Customer) -> bool:
+    return bool(set(credit_statuses_for(user, customer)) - {customer.credit_status})
 
 
 def owned_by(user: User) -> QuerySet[Customer]:

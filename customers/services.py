@@ -32,7 +32,14 @@ from .models import (
     DocumentDownload,
     DocumentKind,
 )
-from .selectors import EXPIRY_WARNING_DAYS, can_edit, can_see_file, file_visible_q
+from .selectors import (
+    EXPIRY_WARNING_DAYS,
+    can_edit,
+    can_see_file,
+    can_set_credit,
+    credit_statuses_for,
+    file_visible_q,
+)
 from .uploads import SNIFF_BYTES, sanitize_filename, sniff
 from .validators import (
     company_near_key,
@@ -340,12 +347,16 @@ def contact_delete(*, contact: Contact, user: User) -> None:
 def customer_set_credit_status(
     *, customer: Customer, user: User, status: str, note: str, now: datetime | None = None
 ) -> Customer:
-    """R4.3: owner, manager or finance change the payment credit; every change is kept."""
+    """R4.3: the owner (good or watch), the department's managers, finance and admins change the
+    payment credit; every change is kept. What bad credit does to the ownership (a problem
+    customer, R2.3 / R5.5) is ownership.services.customer_set_payment_credit's, which calls this."""
     customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
-    if not (user.is_finance or user.is_admin_role or can_edit(user, customer)):
-        raise PermissionDenied(_("You may not change this customer's credit status."))
     if status not in CreditStatus.values:
         raise DomainError(_("Unknown credit status."))
+    if status not in credit_statuses_for(user, customer) or not can_set_credit(user, customer):
+        if CreditStatus.BAD in (status, customer.credit_status) and can_edit(user, customer):
+            raise PermissionDenied(_("Only finance or a manager sets or lifts bad payment credit."))
+        raise PermissionDenied(_("You may not change this customer's credit status."))
     if status == customer.credit_status:
         raise DomainError(
             _("The credit status is already %(status)s.") % {"status": customer.get_credit_status_display()}

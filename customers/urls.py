@@ -9,7 +9,6 @@ urlpatterns = [
     path("mine/", views.mine, name="mine"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/edit/", views.edit, name="edit"),
-    path("<int:pk>/credit/", views.credit_status, name="credit_status"),
     path("<int:pk>/contacts/add/", views.contact_add, name="contact_add"),
     path("<int:pk>/contacts/<int:cid>/edit/", views.contact_edit, name="contact_edit"),
     path("<int:pk>/contacts/<int:cid>/delete/", views.contact_delete, name="contact_delete"),

@@ -30,13 +30,14 @@ from .filters import (
     CustomerFilter,
     sees_owners,
 )
-from .forms import ContactForm, CreditStatusForm, CustomerForm, DocumentForm
+from .forms import ContactForm, CustomerForm, DocumentForm
 from .models import Contact, Customer
 from .selectors import (
     EXPIRY_WARNING_DAYS,
     can_edit,
     can_see_file,
     can_see_sales_and_credit,
+    can_set_credit,
     contacts_of,
     customer_for_user,
     customers_visible_to,
@@ -63,10 +64,6 @@ def _paginate(request: HttpRequest, qs: QuerySet) -> Page:
 def _warning_days(user) -> int:
     pool_settings = getattr(user.department, "pool_settings", None) if user.department_id else None
     return pool_settings.warning_days if pool_settings is not None else DEFAULT_WARNING_DAYS
-
-
-def _can_set_credit(user, customer: Customer) -> bool:
-    return user.is_finance or user.is_admin_role or can_edit(user, customer)
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -198,7 +195,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "customer": customer,
         "can_see_file": full,
         "can_edit": can_edit(user, customer),
-        "can_set_credit": _can_set_credit(user, customer),
+        "can_set_credit": can_set_credit(user, customer),
         "contacts": contacts,
         # Contacts exist but belong to the file finance does not see (R6.4): say so, not "none".
         "contacts_confidential": not contacts and customer.contacts.exists(),
@@ -302,30 +299,6 @@ def contact_delete(request: HttpRequest, pk: int, cid: int) -> HttpResponse:
     else:
         messages.success(request, _("Contact %(name)s deleted.") % {"name": contact.name})
     return redirect("customers:detail", pk=customer.pk)
-
-
-@require_http_methods(["GET", "HEAD", "POST"])
-def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
-    customer = customer_for_user(user=request.user, pk=pk)
-    if not _can_set_credit(request.user, customer):
-        raise PermissionDenied(_("You may not change this customer's credit status."))
-    form = CreditStatusForm(
-        request.POST if request.method == "POST" else None, initial={"status": customer.credit_status}
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.customer_set_credit_status(
-                customer=customer,
-                user=request.user,
-                status=form.cleaned_data["status"],
-                note=form.cleaned_data["note"],
-            )
-        except DomainError as exc:
-            form.add_error(None, exc.message)
-        else:
-            messages.success(request, _("Credit status changed."))
-            return redirect("customers:detail", pk=customer.pk)
-    return render(request, "customers/credit_form.html", {"customer": customer, "form": form})
 
 
 # --- R4.1 documents ---------------------------------------------------------------------------

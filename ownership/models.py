@@ -30,6 +30,9 @@ class Rule(models.TextChoices):
     R5_2 = "R5.2", _("Rule: no deal within 2 months")
     R5_3 = "R5.3", _("Rule: first confirmed order")
     R5_4 = "R5.4", _("Rule: no sales for 3 months")
+    # Beside a person (finance or a manager): the problem marks that bad payment credit made
+    # (R2.3, R5.5), so that credit which recovers lifts only the flag it raised.
+    R2_3 = "R2.3", _("Bad payment credit")
 
 
 # Where the rules page (rules:index) explains each rule that acts on its own.

@@ -13,7 +13,7 @@ from crm.dates import local_today
 from customers.models import Customer, ReleaseReason
 from customers.selectors import customers_visible_to
 
-from .models import Action, MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote
+from .models import Action, MissingReleaseNote, NightlyRun, OwnershipEvent, PoolSettings, ReleaseNote, Rule
 
 NIGHTLY_HOUR = 1  # 01:00 Asia/Shanghai, as in CELERY_BEAT_SCHEDULE
 
@@ -125,6 +125,25 @@ def _entered_pool_q() -> Q:
     """History rows that put an owned customer into the pool: releases (rules, owners), problem
     marks, and a reversed first sale with nobody to take the customer back (R8.2)."""
     return Q(action__in=[Action.RELEASED, Action.PROBLEM]) | Q(action=Action.SALE_REVERSED, to_owner__isnull=True)
+
+
+def problem_flag_is_bad_credit_only(customer: Customer) -> bool:
+    """R2.3 / R5.5: the customer's problem flag stands only because of its bad payment credit:
+    every problem mark since the flag was last cleared was made by a credit change."""
+    if not customer.is_problem:
+        return False
+    last_cleared = (
+        OwnershipEvent.objects.filter(customer=customer, action=Action.PROBLEM_CLEARED)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    rules = set(
+        OwnershipEvent.objects.filter(customer=customer, action=Action.PROBLEM, id__gt=last_cleared or 0).values_list(
+            "rule", flat=True
+        )
+    )
+    return rules == {Rule.R2_3}
 
 
 def last_release_note(customer: Customer) -> ReleaseNote | None:

@@ -18,13 +18,13 @@ from accounts import roles
 from accounts.models import User
 from crm.dates import add_months, local_today, start_of_local_day
 from crm.errors import DomainError, PermissionDenied
-from customers.models import Basis, Customer, ReleaseReason
-from customers.services import customer_create, duplicate_keys_lock
+from customers.models import Basis, CreditStatus, Customer, ReleaseReason
+from customers.services import customer_create, customer_set_credit_status, duplicate_keys_lock
 from customers.services import customers_import_lock as _customers_import_lock
 from notifications.services import Message, notify, notify_many
 
 from .models import Action, MissingReleaseNote, OwnershipEvent, PoolSettings, ReleaseNote, Rule
-from .selectors import cooloff, may_own_by_first_order
+from .selectors import cooloff, may_own_by_first_order, problem_flag_is_bad_credit_only
 
 
 class AlreadyTaken(DomainError):
@@ -460,27 +460,100 @@ def customer_mark_problem(*, customer: Customer, user: User, reason: str, now: d
         if current.is_problem:
             raise DomainError(_("%(name)s is already marked as a problem customer.") % {"name": current.name})
         _refuse_in_handover(current)  # R7: the handover sends it to the pool, or is cancelled first
-        former = current.owner
-        if former is not None:
-            _release(current, reason=ReleaseReason.PROBLEM, now=now, is_problem=True, problem_reason=reason)
-        else:
-            Customer.objects.filter(pk=current.pk).update(is_problem=True, problem_reason=reason, updated_at=now)
+        _mark_problem(current, user=user, reason=reason, now=now)
+        current.refresh_from_db()
+    return current
+
+
+def _mark_problem(current: Customer, *, user: User, reason: str, now: datetime, rule: str = "") -> None:
+    """R5.5 on a locked customer: an owned customer returns to the pool at once, flagged, with the
+    reason written (added to the reason it is flagged for already); a pool customer is flagged."""
+    former = current.owner
+    problem_reason = f"{current.problem_reason}\n{reason}" if current.is_problem and current.problem_reason else reason
+    if former is not None and current.handover_ref is not None:
+        # R7: an open handover holds it; only the handover moves it (bad credit arrives by this
+        # way only). Flagged now; the managers running the handover send it to the pool.
+        Customer.objects.filter(pk=current.pk).update(is_problem=True, problem_reason=problem_reason, updated_at=now)
         _event(
             current,
             action=Action.PROBLEM,
             from_owner=former,
+            to_owner=former,
             reason=ReleaseReason.PROBLEM,
             actor=user,
+            rule=rule,
             note=reason,
             at=now,
         )
-        if former is not None:
-            notify(
-                recipient=former,
-                kind="released",
-                text=_("%(name)s was marked as a problem customer and returned to the pool: %(reason)s")
-                % {"name": current.name, "reason": reason},
-                now=now,
+        _tell_managers(
+            current,
+            kind="problem_in_handover",
+            text=_("%(name)s is now a problem customer (%(reason)s) but is in a handover: send it to the pool there.")
+            % {"name": current.name, "reason": reason},
+            now=now,
+        )
+        return
+    if former is not None:
+        _release(current, reason=ReleaseReason.PROBLEM, now=now, is_problem=True, problem_reason=problem_reason)
+    else:
+        Customer.objects.filter(pk=current.pk).update(is_problem=True, problem_reason=problem_reason, updated_at=now)
+    _event(
+        current,
+        action=Action.PROBLEM,
+        from_owner=former,
+        reason=ReleaseReason.PROBLEM,
+        actor=user,
+        rule=rule,
+        note=reason,
+        at=now,
+    )
+    if former is not None:
+        notify(
+            recipient=former,
+            kind="released",
+            text=_("%(name)s was marked as a problem customer and returned to the pool: %(reason)s")
+            % {"name": current.name, "reason": reason},
+            now=now,
+        )
+
+
+def _tell_managers(customer: Customer, *, kind: str, text: str, now: datetime) -> None:
+    managers = (
+        User.objects.filter(is_active=True, department_id=customer.department_id, groups__name=roles.MANAGER)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    url = reverse("customers:detail", args=[customer.pk])
+    notify_many(messages=[Message(pk, kind, text, url) for pk in managers], now=now)
+
+
+def customer_set_payment_credit(
+    *, customer: Customer, user: User, status: str, note: str, now: datetime | None = None
+) -> Customer:
+    """R4.3 with R2.3 and R5.5, in one transaction: the customers app records the new payment
+    credit; bad credit makes a problem customer, which returns to the pool at once, flagged, with
+    the reason written (R5.5's second way in: finance, or a manager, for payment credit). Credit
+    that recovers from bad lifts the flag when bad credit was all it stood for; a flag a manager
+    raised for another reason stays (docs/decisions.md)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_customer(customer)
+        was = current.credit_status
+        customer_set_credit_status(customer=current, user=user, status=status, note=note, now=now)
+        note = note.strip()
+        if status == CreditStatus.BAD:
+            _mark_problem(
+                current, user=user, reason=_("Bad payment credit: %(note)s") % {"note": note}, now=now, rule=Rule.R2_3
+            )
+        elif was == CreditStatus.BAD and problem_flag_is_bad_credit_only(current):
+            Customer.objects.filter(pk=current.pk).update(is_problem=False, problem_reason="", updated_at=now)
+            _event(
+                current,
+                action=Action.PROBLEM_CLEARED,
+                actor=user,
+                rule=Rule.R2_3,
+                note=_("Payment credit %(status)s: %(note)s") % {"status": CreditStatus(status).label, "note": note},
+                at=now,
             )
         current.refresh_from_db()
     return current
@@ -496,6 +569,11 @@ def customer_clear_problem(*, customer: Customer, user: User, reason: str, now: 
             _require_manager_of(user, current)
         if not current.is_problem:
             raise DomainError(_("%(name)s is not marked as a problem customer.") % {"name": current.name})
+        if current.credit_status == CreditStatus.BAD:
+            # R2.3: bad payment credit is a problem customer; the credit changes first.
+            raise DomainError(
+                _("The payment credit of %(name)s is bad: change the credit status first.") % {"name": current.name}
+            )
         Customer.objects.filter(pk=current.pk).update(is_problem=False, problem_reason="", updated_at=now)
         _event(current, action=Action.PROBLEM_CLEARED, actor=user, note=reason.strip(), at=now)
         current.refresh_from_db()

@@ -20,5 +20,6 @@ urlpatterns = [
     path("<int:pk>/assign/", views.assign, name="assign"),
     path("<int:pk>/problem/", views.mark_problem, name="mark_problem"),
     path("<int:pk>/problem/clear/", views.clear_problem, name="clear_problem"),
+    path("<int:pk>/credit/", views.credit_status, name="credit_status"),
     path("<int:pk>/extend/", views.extend, name="extend"),
 ]

@@ -21,9 +21,9 @@ from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
 from crm.pagination import capped_page, int_param
 from crm.sorting import sort_links
-from customers.forms import CustomerRegisterForm
-from customers.models import Contact, Customer
-from customers.selectors import customer_for_user, customers_visible_to, mask_phone
+from customers.forms import CreditStatusForm, CustomerRegisterForm
+from customers.models import Contact, CreditStatus, Customer
+from customers.selectors import credit_statuses_for, customer_for_user, customers_visible_to, mask_phone
 from customers.services import DuplicateCustomer, SimilarCustomers
 from customers.views import left_the_pool_page, similar_rows
 
@@ -388,6 +388,49 @@ def _problem_target(request: HttpRequest, pk: int) -> Customer:
     if user.is_finance and not (user.is_manager or user.is_admin_role):
         return customer_for_user(user=user, pk=pk)
     return _managed(request, pk)
+
+
+@require_http_methods(GET_POST)
+def credit_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """R4.3 payment credit, with what bad credit does to the ownership (R2.3, R5.5) said before
+    saving: served by the ownership app, whose service changes both in one transaction."""
+    customer = customer_for_user(user=request.user, pk=pk)
+    statuses = credit_statuses_for(request.user, customer)
+    if not set(statuses) - {customer.credit_status}:
+        raise PermissionDenied(_("You may not change this customer's credit status."))
+    form = CreditStatusForm(
+        request.POST if request.method == "POST" else None,
+        initial={"status": customer.credit_status},
+        statuses=statuses,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_set_payment_credit(
+                customer=customer,
+                user=request.user,
+                status=form.cleaned_data["status"],
+                note=form.cleaned_data["note"],
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+        else:
+            if customer.is_problem and customer.credit_status == CreditStatus.BAD:
+                messages.success(
+                    request,
+                    _("Credit status changed: %(name)s is a problem customer, in the pool.") % {"name": customer.name},
+                )
+            else:
+                messages.success(request, _("Credit status changed."))
+            return redirect("customers:detail", pk=customer.pk)
+    is_bad = customer.credit_status == CreditStatus.BAD
+    context = {
+        "customer": customer,
+        "form": form,
+        "may_set_bad": not is_bad and CreditStatus.BAD in statuses,
+        "is_bad": is_bad,
+        "flag_lifts": is_bad and selectors.problem_flag_is_bad_credit_only(customer),
+    }
+    return render(request, "ownership/credit_form.html", context)
 
 
 @require_http_methods(GET_POST)

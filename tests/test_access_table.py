@@ -97,19 +97,6 @@ TABLE: dict[str, Row] = {
             "pool": ("403", "403", "404", "302+", "403", "302+"),
         },
     ),
-    "customers:credit_status": Row(
-        "customer",
-        get={
-            "own": (200, 404, 404, 200, 200, 200),
-            "another": (404, 200, 404, 200, 200, 200),
-            "pool": (403, 403, 404, 200, 200, 200),
-        },
-        post={
-            "own": ("302+", "404", "404", "302+", "302+", "302+"),
-            "another": ("404", "302+", "404", "302+", "302+", "302+"),
-            "pool": ("403", "403", "404", "302+", "302+", "302+"),
-        },
-    ),
     "customers:contact_add": Row(
         "customer",
         get={
@@ -186,6 +173,20 @@ TABLE: dict[str, Row] = {
         },
     ),
     # --- ownership ---------------------------------------------------------------------------
+    # R4.3 credit, with R5.5 (bad credit makes a problem customer): the owner sets good or watch.
+    "ownership:credit_status": Row(
+        "customer",
+        get={
+            "own": (200, 404, 404, 200, 200, 200),
+            "another": (404, 200, 404, 200, 200, 200),
+            "pool": (403, 403, 404, 200, 200, 200),
+        },
+        post={
+            "own": ("302+", "404", "404", "302+", "302+", "302+"),
+            "another": ("404", "302+", "404", "302+", "302+", "302+"),
+            "pool": ("403", "403", "404", "302+", "302+", "302+"),
+        },
+    ),
     "ownership:pool_detail": Row(
         "customer",
         get={
@@ -930,7 +931,7 @@ def payload(url_name: str, kind: str, world, teammate) -> dict:
             "source": "agency",
             "city": "宁波市",
         }
-    if url_name == "customers:credit_status":
+    if url_name == "ownership:credit_status":
         return {"status": "watch", "note": "逾期30天"}
     if url_name in ("customers:contact_add", "customers:contact_edit"):
         return {"name": "钱经理", "position": "采购", "phone": "13500001111"}

@@ -104,7 +104,7 @@ def test_edit_by_owner_and_refusals(client_for, owner, teammate, mine):
 
 
 def test_r4_3_credit_status_change_is_kept(client_for, owner, finance, mine):
-    url = reverse("customers:credit_status", args=[mine.pk])
+    url = reverse("ownership:credit_status", args=[mine.pk])
     response = client_for(finance).post(url, {"status": "watch", "note": "逾期30天"})
     assert response.status_code == 302
     change = CreditStatusChange.objects.get(customer=mine)

@@ -10,7 +10,7 @@ error nobody foresaw, and any broken invariant:
 - the sale clocks follow the confirmed orders (R5.2-R5.4, R8.2): last sale, sale during this
   ownership, deadline, a first-order basis backed by a confirmed order of the owner that day;
 - payments stay within their order and the order's state follows them (R8.1, R8.2);
-- no two customers share a contact phone (R5.1).
+- no two customers share a contact phone (R5.1), bad payment credit is a problem customer (R2.3).
 """
 
 import random
@@ -202,7 +202,7 @@ def problem_desk(load: Load, rng: random.Random) -> None:
         customer = _pick_customer(rng, load)
         if customer:
             status = CreditStatus.BAD if customer.credit_status != CreditStatus.BAD else CreditStatus.GOOD
-            set_credit(customer=customer, user=load.finance, status=status, note="逾期90天")
+            services.customer_set_payment_credit(customer=customer, user=load.finance, status=status, note="逾期90天")
 
     choice = rng.random()
     if choice < 0.35:
@@ -211,13 +211,6 @@ def problem_desk(load: Load, rng: random.Random) -> None:
         load.run("clear_problem", clear)
     else:
         load.run("credit", credit)
-
-
-def set_credit(**kwargs) -> None:
-    """Payment credit through the service the credit page calls."""
-    from customers.services import customer_set_credit_status
-
-    customer_set_credit_status(**kwargs)
 
 
 def visitor(load: Load, rng: random.Random) -> None:
@@ -354,6 +347,11 @@ def duplicate_phone_breaks() -> list[str]:
     return [f"phone {p} on {n} customers" for p, n in per_phone.items() if n > 1]
 
 
+def credit_breaks() -> list[str]:
+    bad = Customer.objects.filter(credit_status=CreditStatus.BAD, is_problem=False)
+    return [f"{c.pk}: bad credit but not a problem customer" for c in bad]
+
+
 def test_mixed_workload_has_no_deadlock_and_keeps_every_invariant(department):
     PoolSettings.objects.create(department=department, daily_claim_cap=DAILY_CAP, reclaim_cooloff_days=1)
     salespeople = [UserFactory(role=roles.SALESPERSON, department=department) for _ in range(SALESPEOPLE)]
@@ -382,6 +380,7 @@ def test_mixed_workload_has_no_deadlock_and_keeps_every_invariant(department):
         "sale clocks": sale_clock_breaks(),
         "payments": payment_breaks(),
         "duplicate phones": duplicate_phone_breaks(),
+        "bad credit": credit_breaks(),
     }
     print("soak: broken " + str({k: len(v) for k, v in problems.items()}))
     assert {k: v[:5] for k, v in problems.items() if v} == {}
