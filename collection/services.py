@@ -610,7 +610,11 @@ def imports_resume_stalled(*, now: datetime | None = None) -> list[int]:
         if progressed is not None and progressed >= threshold:
             continue  # a worker is on it (its transaction publishes progress)
         with transaction.atomic():
-            batch = ImportBatch.objects.select_for_update(skip_locked=True).filter(pk=pk, status__in=RUNNING).first()
+            batch = (
+                ImportBatch.objects.select_for_update(no_key=True, skip_locked=True)
+                .filter(pk=pk, status__in=RUNNING)
+                .first()
+            )
             if batch is None:
                 continue  # a worker holds its row, or it ended meanwhile
             logger.warning("import %s %s: nobody works on it, handed to a worker again", pk, batch.status)
