@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0009_document_notified_owner'),
+        ('customers', '0010_customer_name_near_key'),
     ]
 
     operations = [
