@@ -928,7 +928,7 @@ def customer_reverse_sale(
         if before is None:
             customer_set_sale_clock(customer=current, last_sale_on=last, now=now)
             return ReversalOutcome(undone, False, current.owner, None, "")
-        first = remaining[0] if remaining and _may_own_by_first_order(remaining[0].salesperson, current) else None
+        first = remaining[0] if remaining and may_own_by_first_order(remaining[0].salesperson, current) else None
         target: dict[str, Any]
         if first is not None:
             # R5.3: the earliest remaining sale is the customer's first confirmed sale.
