@@ -192,7 +192,11 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
     with transaction.atomic():
         # One claimer's claims run one at a time, so two tabs cannot both pass the caps.
         User.objects.select_for_update(no_key=True).only("pk").get(pk=user.pk)
-        current = Customer.objects.select_related("owner").get(pk=customer.pk)
+        # Then the customer (docs/decisions.md, "Lock order"): the new deadline is computed from
+        # its sales as they are, not as read before a confirmation or reversal committed.
+        current = (
+            Customer.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=customer.pk)
+        )
         if current.department_id != user.department_id:
             raise PermissionDenied(_("This customer belongs to another department's pool."))
         if current.owner_id is not None:

@@ -9,12 +9,13 @@ then lets the first go on.
 
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 import pytest
 from django.db import connection, connections, transaction
 
+from crm.dates import local_today
 from customers.models import Customer
 from customers.services import DuplicateCustomer, customer_find_duplicate
 from notifications.models import Notification
@@ -197,3 +198,38 @@ def test_r5_1_different_phones_register_side_by_side(owner, teammate):
     )
     assert not thread.waited  # type: ignore[attr-defined]  # nothing in common: no waiting
     assert outcome[0].owner == teammate and first.owner == owner
+
+
+# --- R5.2: a claim racing a reversal on the same pool customer -----------------------------------------
+
+
+def test_r5_2_a_claim_racing_a_reversal_gets_the_clock_of_the_sales_left(owner, teammate, finance, department):
+    """A pool customer whose only sale (today) is being reversed while a salesperson claims it: the
+    claim's deadline must follow the sales left (2 months, no sale), not the sale it read before the
+    reversal committed (3 months from it)."""
+    from sales.services import payment_reverse
+
+    from .sales_helpers import confirm, record
+
+    today = local_today()
+    c = owned_customer(owner, since=today - timedelta(days=5))
+    payment = confirm(record(c, owner, "8000.00", day=today), finance, day=today).payment
+    services.release_note_write(
+        customer=c, user=owner, situation="在谈", contact_details="王经理", communication_level="已报价"
+    )
+    services.customer_release(customer=reload(c), user=owner)
+    assert reload(c).last_sale_on == today
+
+    held: list[threading.Thread] = []
+
+    def reverse():
+        payment_reverse(payment=payment, user=finance, reason="银行退票")
+
+    pause = PauseBefore("UPDATE", '"owner_id" IS NULL', lambda: held.append(run_until_done_or_waiting(reverse)))
+    with connection.execute_wrapper(pause):
+        services.customer_claim(customer=reload(c), user=teammate)
+    held[0].join(30)
+    assert not held[0].errors, held[0].errors  # type: ignore[attr-defined]
+    c = reload(c)
+    assert (c.owner, c.last_sale_on, c.sold_in_ownership) == (teammate, None, False)
+    assert c.deadline == services.compute_deadline(owned_since=today, sold_in_ownership=False, last_sale_on=None)
