@@ -190,10 +190,9 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
     if not user.is_salesperson:
         raise PermissionDenied(_("Only salespeople claim customers from the pool."))
     with transaction.atomic():
-        # One claimer's claims run one at a time, so two tabs cannot both pass the caps.
-        User.objects.select_for_update(no_key=True).only("pk").get(pk=user.pk)
-        # Then the customer (docs/decisions.md, "Lock order"): the new deadline is computed from
-        # its sales as they are, not as read before a confirmation or reversal committed.
+        # The customer first, then the claimer (docs/decisions.md, "Lock order"). Locked, the
+        # customer's sales are read as they are, so the new deadline cannot be computed from a sale
+        # a reversal or confirmation is changing at this moment.
         current = (
             Customer.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=customer.pk)
         )
@@ -203,6 +202,8 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
             if current.owner_id == user.pk:
                 raise AlreadyTaken(_("You already own %(name)s.") % {"name": current.name})
             raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
+        # One claimer's claims run one at a time, so two tabs cannot both pass the caps.
+        User.objects.select_for_update(no_key=True).only("pk").get(pk=user.pk)
         settings = pool_settings_for(current.department_id)
         waits = cooloff(customer=current, user=user, settings=settings)
         if waits and today < waits[1]:
@@ -1135,7 +1136,7 @@ class HandOverResult:
 
 
 def _lock_customers(ids: list[int]) -> list[Customer]:
-    return list(Customer.objects.filter(pk__in=sorted(set(ids))).order_by("pk").select_for_update())
+    return list(Customer.objects.filter(pk__in=sorted(set(ids))).order_by("pk").select_for_update(no_key=True))
 
 
 def _names(customers: list[Customer], limit: int = 5) -> str:
@@ -1160,7 +1161,7 @@ def customers_enter_handover(
         raise PermissionDenied(_("Only a manager of this salesperson's department may do this."))
     with transaction.atomic():
         if customer_ids is None:
-            locked = list(Customer.objects.filter(owner=from_user).order_by("pk").select_for_update())
+            locked = list(Customer.objects.filter(owner=from_user).order_by("pk").select_for_update(no_key=True))
         else:
             locked = _lock_customers(customer_ids)
             if len(locked) != len(set(customer_ids)):
@@ -1211,7 +1212,7 @@ def customers_leave_handover(
         qs = Customer.objects.filter(handover_ref=handover_ref)
         if customer_ids is not None:
             qs = qs.filter(pk__in=customer_ids)
-        locked = list(qs.order_by("pk").select_for_update())
+        locked = list(qs.order_by("pk").select_for_update(no_key=True))
         if locked:
             _require_manager_of(manager, locked[0])
         ids = [c.pk for c in locked]

@@ -476,7 +476,7 @@ def requests_handover_helpers(
                 customer_id__in=list(receivers), responsible=responsible, status=RequestStatus.OPEN
             )
             .order_by("pk")
-            .select_for_update(of=("self",))
+            .select_for_update(no_key=True, of=("self",))
             .values_list("pk", "customer_id")
         )
         pairs = {(pk, receivers[customer_id]) for pk, customer_id in rows if customer_id is not None}

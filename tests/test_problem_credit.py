@@ -177,3 +177,29 @@ def test_r5_5_the_owner_is_not_offered_bad_credit(client_for, owner):
     # A customer with bad credit is finance's and the managers' to lift: 403 for its owner.
     Customer.objects.filter(pk=c.pk).update(credit_status=CreditStatus.BAD)
     assert client_for(owner).get(url).status_code == 403
+
+
+def test_r5_5_bad_credit_of_a_customer_in_a_handover_flags_it_and_the_handover_moves_it(
+    owner, teammate, manager, finance
+):
+    """R7: while an open handover holds the customer only the handover moves it. Bad credit flags
+    it at once (R2.3) and tells the managers; the owner keeps it until the handover sends it."""
+    from handovers import services as handovers
+    from handovers.models import Kind, Reason
+
+    c = owned_customer(owner, since=date(2026, 2, 1))
+    handovers.handover_open(
+        kind=Kind.TRANSFER,
+        leaver=owner,
+        manager=manager,
+        customer_ids=[c.pk],
+        reason=Reason.POSITION,
+        receiver=teammate,
+        now=at(date(2026, 3, 1)),
+    )
+    set_credit(c, finance, CreditStatus.BAD, day=date(2026, 3, 10))
+    c = reload(c)
+    assert (c.owner, c.is_problem, c.credit_status) == (owner, True, CreditStatus.BAD)
+    event = OwnershipEvent.objects.filter(customer=c, action=Action.PROBLEM).get()
+    assert (event.from_owner, event.to_owner, event.rule) == (owner, owner, Rule.R2_3)
+    assert Notification.objects.filter(recipient=manager, kind="problem_in_handover").exists()
