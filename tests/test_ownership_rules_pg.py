@@ -75,7 +75,8 @@ class PauseBefore:
         self.fired = False
 
     def __call__(self, execute, sql, params, many, context):
-        if not self.fired and sql.lstrip().startswith(self.start) and self.marker in sql:
+        markers = (self.marker,) if isinstance(self.marker, str) else self.marker
+        if not self.fired and sql.lstrip().startswith(self.start) and all(m in sql for m in markers):
             self.fired = True
             self.meanwhile()
         return execute(sql, params, many, context)
@@ -233,3 +234,50 @@ def test_r5_2_a_claim_racing_a_reversal_gets_the_clock_of_the_sales_left(owner, 
     c = reload(c)
     assert (c.owner, c.last_sale_on, c.sold_in_ownership) == (teammate, None, False)
     assert c.deadline == services.compute_deadline(owned_since=today, sold_in_ownership=False, last_sale_on=None)
+
+
+# --- Lock order: a claim and a first-order confirmation of the same salesperson ---------------------------
+
+
+def test_r5_7_a_claim_meeting_a_first_order_confirmation_of_the_claimer_does_not_deadlock(owner, finance, department):
+    """The owner recorded an order, released the customer and claims it again at the moment finance
+    confirms that order (R5.3 reads the salesperson's active flag under a lock on its user row, after
+    the customer's). Both lock the customer before the salesperson: the claim waits, then finds the
+    customer is the owner's by its first order."""
+    from sales.services import payment_confirm
+
+    from .sales_helpers import record
+
+    today = local_today()
+    c = owned_customer(owner, since=today - timedelta(days=5))
+    order = record(c, owner, "8000.00", day=today)
+    services.release_note_write(
+        customer=c, user=owner, situation="在谈", contact_details="王经理", communication_level="已报价"
+    )
+    services.customer_release(customer=reload(c), user=owner)
+    # A release is voluntary: no cool-off in this department, so the claim itself may go through.
+    from ownership.models import PoolSettings
+
+    PoolSettings.objects.update_or_create(department=department, defaults={"reclaim_cooloff_days": 0})
+    outcome: list = []
+
+    def claim():
+        try:
+            outcome.append(services.customer_claim(customer=reload(c), user=owner))
+        except services.DomainError as exc:
+            outcome.append(exc)
+
+    held: list[threading.Thread] = []
+    # Before R5.3 locks the salesperson's user row (after the customer's and the order's).
+    pause = PauseBefore(
+        "SELECT",
+        ('FROM "accounts_user"', "FOR NO KEY UPDATE"),
+        lambda: held.append(run_until_done_or_waiting(claim)),
+    )
+    with connection.execute_wrapper(pause):
+        payment_confirm(order=order, user=finance, amount=order.amount, received_on=today)
+    held[0].join(30)
+    assert not held[0].errors, held[0].errors  # type: ignore[attr-defined]
+    assert isinstance(outcome[0], services.AlreadyTaken), outcome
+    c = reload(c)
+    assert (c.owner, c.owner_basis) == (owner, "first_order")
