@@ -190,18 +190,15 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
     if not user.is_salesperson:
         raise PermissionDenied(_("Only salespeople claim customers from the pool."))
     with transaction.atomic():
-        # The customer first, then the claimer (docs/decisions.md, "Lock order"). Locked, the
+        # A customer someone owns is refused at once, without waiting for whoever holds it.
+        _refuse_claim_of(Customer.objects.select_related("owner").get(pk=customer.pk), user)
+        # Then the customer's lock, then the claimer's (docs/decisions.md, "Lock order"). Locked, the
         # customer's sales are read as they are, so the new deadline cannot be computed from a sale
         # a reversal or confirmation is changing at this moment.
         current = (
             Customer.objects.select_for_update(no_key=True, of=("self",)).select_related("owner").get(pk=customer.pk)
         )
-        if current.department_id != user.department_id:
-            raise PermissionDenied(_("This customer belongs to another department's pool."))
-        if current.owner_id is not None:
-            if current.owner_id == user.pk:
-                raise AlreadyTaken(_("You already own %(name)s.") % {"name": current.name})
-            raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": current.name})
+        _refuse_claim_of(current, user)
         # One claimer's claims run one at a time, so two tabs cannot both pass the caps.
         User.objects.select_for_update(no_key=True).only("pk").get(pk=user.pk)
         settings = pool_settings_for(current.department_id)
@@ -240,6 +237,15 @@ def customer_claim(*, customer: Customer, user: User, now: datetime | None = Non
             at=now,
         )
     return current
+
+
+def _refuse_claim_of(customer: Customer, user: User) -> None:
+    if customer.department_id != user.department_id:
+        raise PermissionDenied(_("This customer belongs to another department's pool."))
+    if customer.owner_id is not None:
+        if customer.owner_id == user.pk:
+            raise AlreadyTaken(_("You already own %(name)s.") % {"name": customer.name})
+        raise AlreadyTaken(_("%(name)s has just been claimed by someone else.") % {"name": customer.name})
 
 
 # --- Releases -------------------------------------------------------------------------------
