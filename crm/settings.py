@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "collection",
     "handovers",
     "rules",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

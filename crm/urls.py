@@ -3,10 +3,14 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from dashboard import views as dashboard_views
+
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The home page of each role (workbench, team dashboard, finance home).
+    path("", dashboard_views.home, name="home"),
+    path("dashboard/", include("dashboard.urls")),
     path("healthz", views.healthz, name="healthz"),
     # Browsers and tools ask the root for it whatever the page says.
     path("favicon.ico", views.favicon, name="favicon"),

@@ -16,15 +16,6 @@ from .health import health_checks
 log = logging.getLogger(__name__)
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    if user.is_manager or user.is_admin_role:
-        return redirect("ownership:pool")
-    if user.is_finance:
-        return redirect("customers:list")
-    return redirect("customers:mine")
-
-
 @login_not_required
 @never_cache
 @require_GET

@@ -1,9 +1,10 @@
 """Reads of follow-ups, always scoped to the requesting user (R6.4): a salesperson sees its own
 plans, visits and reports; a manager its department's; admins all."""
 
-from datetime import date
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import User
@@ -12,7 +13,10 @@ from customers.models import Customer
 from customers.selectors import customers_visible_to
 from ownership.selectors import pool_visible_to
 
-from .models import Report, ReportStatus, Visit, VisitPlan
+from .models import Report, ReportStatus, Visit, VisitPlan, VisitPlanCustomer
+
+if TYPE_CHECKING:
+    from .services import PlanProgress
 
 
 def _scope(user: User) -> Q | None:
@@ -203,3 +207,65 @@ def draft_reports_count(*, user: User, salesperson: User) -> int:
     if not (user.pk == salesperson.pk or manages(user, salesperson)):
         return 0
     return Report.objects.filter(salesperson=salesperson, status=ReportStatus.DRAFT).count()
+
+
+def plan_progress_visible_to(
+    *,
+    user: User,
+    month: date,
+    until: date | None = None,
+    salesperson_id: int | None = None,
+    department_ids: list[int] | None = None,
+) -> dict[int, "PlanProgress"]:
+    """Progress against the month's plan (R3.1) of every salesperson whose plans and visits `user`
+    reads, as services.plans_progress computes it, but counted in the database: three grouped
+    queries whatever the size of the team (the managers' dashboard). Salespeople with neither a
+    plan nor a visit that month are absent."""
+    from .services import PlanProgress, _local_bounds, _month_start, _next_month
+
+    month = _month_start(month)
+    last = _next_month(month) - timedelta(days=1)
+    if until is not None:
+        last = min(last, until)
+    plans = plans_visible_to(user).filter(month=month)
+    visits = visits_visible_to(user)
+    if salesperson_id is not None:
+        plans = plans.filter(salesperson_id=salesperson_id)
+        visits = visits.filter(salesperson_id=salesperson_id)
+    if department_ids is not None:
+        plans = plans.filter(salesperson__department_id__in=department_ids)
+        visits = visits.filter(salesperson__department_id__in=department_ids)
+    targets = {
+        row["salesperson_id"]: (row["target_count"], row["planned"])
+        for row in plans.order_by().values("salesperson_id", "target_count").annotate(planned=Count("entries"))
+    }
+    done: dict[int, int] = {}
+    visited: dict[int, int] = {}
+    if last >= month:
+        start, end = _local_bounds(month, last)
+        in_range = visits.filter(visited_at__gte=start, visited_at__lt=end)
+        done = dict(
+            in_range.order_by().values("salesperson_id").annotate(n=Count("id")).values_list("salesperson_id", "n")
+        )
+        planned_visit = in_range.filter(
+            customer_id=OuterRef("customer_id"), salesperson_id=OuterRef("plan__salesperson_id")
+        )
+        visited = dict(
+            VisitPlanCustomer.objects.filter(plan__in=plans.values("pk"))
+            .filter(Exists(planned_visit))
+            .order_by()
+            .values("plan__salesperson_id")
+            .annotate(n=Count("customer_id"))
+            .values_list("plan__salesperson_id", "n")
+        )
+    return {
+        pk: PlanProgress(
+            month=month,
+            has_plan=pk in targets,
+            target=targets.get(pk, (0, 0))[0],
+            visits_done=done.get(pk, 0),
+            customers_planned=targets.get(pk, (0, 0))[1],
+            customers_visited=visited.get(pk, 0),
+        )
+        for pk in set(targets) | set(done)
+    }

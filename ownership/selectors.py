@@ -4,9 +4,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, TextChoices, Value, When
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from crm.dates import local_today
@@ -300,3 +301,146 @@ def days_left(customer: Customer, *, today: date | None = None) -> int | None:
     if customer.deadline is None:
         return None
     return (customer.deadline - (today or local_today())).days
+
+
+# --- Pool movements (the dashboard's flows) --------------------------------------------------
+
+
+class PoolFlow(TextChoices):
+    """Why a customer entered or left a department's pool, read from its history (R5.9). Every
+    change of `owner` to or from empty writes exactly one of these events, so a pool's size at any
+    moment is its size now minus the inflows since plus the outflows since."""
+
+    RULE = "rule", _("Released by the rules")
+    HAND = "hand", _("Released by the owner")
+    PROBLEM = "problem", _("Problem customers")
+    HANDOVER = "handover", _("Handed over to the pool")
+    IMPORTED = "imported", _("Imported")
+    REGISTERED = "registered", _("Registered into the pool")
+    CLAIMED = "claimed", _("Claimed")
+    ASSIGNED = "assigned", _("Assigned by a manager")
+    FIRST_ORDER = "first_order", _("First order from the pool")
+
+
+POOL_INFLOWS = (
+    PoolFlow.RULE,
+    PoolFlow.HAND,
+    PoolFlow.PROBLEM,
+    PoolFlow.HANDOVER,
+    PoolFlow.IMPORTED,
+    PoolFlow.REGISTERED,
+)
+POOL_OUTFLOWS = (PoolFlow.CLAIMED, PoolFlow.ASSIGNED, PoolFlow.FIRST_ORDER)
+
+# The events of each flow. Released events are split by who acted: a rule (R5.2/R5.4 carry their
+# rule id), a handover (R7) or a person. A problem mark or an assignment moves a customer only when
+# it had an owner (a pool customer marked as a problem stays where it is).
+_RELEASED = Q(action=Action.RELEASED)
+POOL_FLOW_Q: dict[str, Q] = {
+    PoolFlow.RULE: _RELEASED & ~Q(rule=""),
+    PoolFlow.HANDOVER: _RELEASED & Q(rule="", reason=ReleaseReason.HANDOVER),
+    PoolFlow.HAND: _RELEASED & Q(rule="") & ~Q(reason=ReleaseReason.HANDOVER),
+    PoolFlow.PROBLEM: Q(action=Action.PROBLEM, from_owner__isnull=False),
+    PoolFlow.IMPORTED: Q(action=Action.REGISTERED, reason=ReleaseReason.IMPORTED),
+    PoolFlow.REGISTERED: Q(action=Action.REGISTERED, reason=ReleaseReason.REGISTERED, to_owner__isnull=True),
+    PoolFlow.CLAIMED: Q(action=Action.CLAIMED),
+    PoolFlow.ASSIGNED: Q(action__in=[Action.ASSIGNED, Action.RELATIONSHIP], from_owner__isnull=True),
+    PoolFlow.FIRST_ORDER: Q(action=Action.FIRST_ORDER, from_owner__isnull=True),
+}
+# The actions involved, first: PostgreSQL then reads each from the (action, -at) index.
+POOL_FLOW_ACTIONS = (
+    Action.RELEASED,
+    Action.PROBLEM,
+    Action.REGISTERED,
+    Action.CLAIMED,
+    Action.ASSIGNED,
+    Action.RELATIONSHIP,
+    Action.FIRST_ORDER,
+)
+
+
+def pool_flow_case() -> Case:
+    """The flow of an event as an SQL CASE (NULL for events that move nothing)."""
+    return Case(*(When(q, then=Value(str(flow))) for flow, q in POOL_FLOW_Q.items()), default=Value(None))
+
+
+def pool_flow_person_q(salesperson_id: int) -> Q:
+    """The movements one salesperson made or caused: customers it lost or released, claimed or was
+    given, or imported or registered into the pool."""
+    return (
+        Q(action__in=[Action.RELEASED, Action.PROBLEM], from_owner_id=salesperson_id)
+        | Q(
+            action__in=[Action.CLAIMED, Action.ASSIGNED, Action.RELATIONSHIP, Action.FIRST_ORDER],
+            to_owner_id=salesperson_id,
+        )
+        | Q(action=Action.REGISTERED, actor_id=salesperson_id)
+    )
+
+
+def pool_movements_visible_to(user: User) -> QuerySet[OwnershipEvent]:
+    """Managers (their department's customers) and admins (all): the history rows that moved a
+    customer into or out of a pool, annotated with `flow`."""
+    if not user.is_authenticated or not user.is_active:
+        return OwnershipEvent.objects.none()
+    qs = OwnershipEvent.objects.filter(action__in=POOL_FLOW_ACTIONS)
+    if user.is_admin_role:
+        pass
+    elif user.is_manager and user.department_id:
+        qs = qs.filter(customer__department_id=user.department_id)
+    else:
+        return qs.none()
+    return qs.annotate(flow=pool_flow_case()).exclude(flow=None)
+
+
+# --- Counts for the home pages ----------------------------------------------------------------
+
+
+def releasing_soon_for(*, user: User, now: datetime | None = None, nights: int = 7) -> QuerySet[Customer]:
+    """R5.10 / R7.3: the user's own customers the next `nights` nightly runs will release, soonest
+    first, each with `has_note` (its release note for this ownership is written)."""
+    runs = next_run_dates(now=now, count=nights)
+    has_note = Exists(
+        ReleaseNote.objects.filter(
+            customer_id=OuterRef("pk"), author_id=OuterRef("owner_id"), ownership_started=OuterRef("owned_since")
+        )
+    )
+    return (
+        customers_visible_to(user)
+        .filter(owner=user, deadline__lt=runs[-1])
+        .annotate(has_note=has_note)
+        .order_by("deadline", "id")
+    )
+
+
+@dataclass
+class ClaimAllowance:
+    """R5.8 as it stands for one salesperson today."""
+
+    claims_today: int
+    daily_cap: int
+    unsold: int
+    unsold_limit: int
+
+    @property
+    def claims_left(self) -> int:
+        return max(0, self.daily_cap - self.claims_today)
+
+    @property
+    def unsold_left(self) -> int:
+        return max(0, self.unsold_limit - self.unsold)
+
+
+def claim_allowance(*, user: User, now: datetime | None = None) -> ClaimAllowance | None:
+    """Claims left today and customers without a sale against the limit (R5.8), for a salesperson
+    of a department; None for anyone else."""
+    from .services import claims_today, unsold_count, unsold_limit
+
+    if not (user.is_salesperson and user.department_id):
+        return None
+    settings = pool_settings_of(user.department_id)
+    return ClaimAllowance(
+        claims_today=claims_today(user=user, now=now),
+        daily_cap=settings.daily_claim_cap,
+        unsold=unsold_count(user=user),
+        unsold_limit=unsold_limit(user=user, settings=settings),
+    )

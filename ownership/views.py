@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import Department, User
 from crm.dates import add_months, local_today
 from crm.errors import DomainError, PermissionDenied
-from crm.pagination import capped_page, int_param
+from crm.pagination import capped_page, id_param, int_param
 from crm.sorting import sort_links
 from customers.forms import CreditStatusForm, CustomerRegisterForm
 from customers.models import Contact, CreditStatus, Customer
@@ -549,6 +549,9 @@ def release_log(request: HttpRequest) -> HttpResponse:
 def missing_notes(request: HttpRequest) -> HttpResponse:
     user = request.user
     qs = selectors.missing_notes_visible_to(user).order_by("released_at", "id")
+    former_owner = id_param(request.GET.get("former_owner"))
+    if former_owner:  # the dashboard's "missing notes" bars open one former owner's items
+        qs = qs.filter(former_owner_id=former_owner)
     page = capped_page(request, qs)
     return render(
         request,

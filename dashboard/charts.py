@@ -1,0 +1,114 @@
+"""A chart and the table of its numbers, built from one structure so that they always agree.
+
+`Chart.spec()` is what the page embeds with json_script for static/js/dashboard.js, which draws it
+with ECharts; the template renders the same categories and series as a table (accessibility,
+printing, and the browser tests compare the two). Money is drawn in yuan and written with ¥."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+TOP = 12  # bars of a ranking before the rest are summed into "others"
+
+
+@dataclass
+class Series:
+    name: str
+    values: list[Any]
+    stack: str = ""
+    kind: str = "bar"  # bar | line
+    axis: int = 0  # 1: the second value axis (counts beside amounts)
+    drawn: bool = True  # False: a column of the table only
+    negative: bool = False  # drawn below the axis (the pool's outflows)
+    money: bool = False
+    links: list[str] = field(default_factory=list)  # per category, for this series' cells
+    summable: bool = True  # False: no total (a level, such as the pool's size)
+
+
+@dataclass
+class Chart:
+    id: str
+    title: str
+    kind: str  # bar (vertical) | hbar (horizontal, rankings)
+    category_label: str
+    categories: list[str]
+    series: list[Series]
+    links: list[str] = field(default_factory=list)  # per category: the list behind it
+    list_url: str = ""
+    list_label: str = ""
+    note: str = ""
+    as_of: datetime | None = None
+    totals: bool = False  # a total row under the table
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(v for s in self.series for v in s.values)
+
+    @property
+    def drawn_series(self) -> list[Series]:
+        return [s for s in self.series if s.drawn]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": label,
+                "link": self.links[i] if i < len(self.links) else "",
+                "cells": [
+                    {
+                        "value": s.values[i],
+                        "money": s.money,
+                        "drawn": s.drawn,
+                        "link": s.links[i] if i < len(s.links) else "",
+                    }
+                    for s in self.series
+                ],
+            }
+            for i, label in enumerate(self.categories)
+        ]
+
+    @property
+    def data_id(self) -> str:
+        return f"{self.id}-data"
+
+    def total_cells(self) -> list[dict[str, Any]]:
+        return [
+            {"value": sum(s.values, Decimal(0) if s.money else 0) if s.summable else None, "money": s.money}
+            for s in self.series
+        ]
+
+    def spec(self) -> dict[str, Any]:
+        def number(value: Any) -> float | int:
+            return float(value) if isinstance(value, Decimal) else value
+
+        return {
+            "kind": self.kind,
+            "categories": self.categories,
+            "links": self.links,
+            "series": [
+                {
+                    "name": s.name,
+                    "kind": s.kind,
+                    "stack": s.stack,
+                    "axis": s.axis,
+                    "negative": s.negative,
+                    "money": s.money,
+                    "data": [-number(v) if s.negative else number(v) for v in s.values],
+                    "links": s.links,
+                }
+                for s in self.drawn_series
+            ],
+        }
+
+
+def top_with_others(
+    rows: list[tuple[Any, list[Any]]], *, top: int = TOP, key_index: int = 0
+) -> tuple[list[tuple[Any, list[Any]]], list[Any] | None]:
+    """The `top` rows by their value at `key_index` (rows already sorted or not), and the sums of
+    the rest (None when nothing is left over)."""
+    ranked = sorted(rows, key=lambda r: -r[1][key_index])
+    head, rest = ranked[:top], ranked[top:]
+    if not rest:
+        return head, None
+    width = len(rest[0][1])
+    return head, [sum((r[1][i] for r in rest), type(rest[0][1][i])(0)) for i in range(width)]

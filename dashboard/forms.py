@@ -1,0 +1,115 @@
+"""The filter bar every report shares: a date range, a department and a salesperson. Its choices
+are what the user may read, so an id from another department is refused like any wrong choice."""
+
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, User
+from crm.dates import local_today
+from crm.forms import bootstrap_widgets
+from ownership.forms import DateRangeMixin
+
+from .selectors import Scope, departments_for, salespeople_for, scope_for
+
+MAX_RANGE_DAYS = 3 * 366
+
+
+class DayInput(forms.DateInput):
+    """<input type="date"> needs ISO dates, whatever the language (in Chinese Django writes 2026/12/05)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class SalespersonChoice(forms.ModelChoiceField):
+    def label_from_instance(self, obj: User) -> str:
+        label = str(obj)
+        if not obj.is_active:
+            label = _("%(name)s (left)") % {"name": label}
+        return label
+
+
+class ReportFilter(DateRangeMixin, forms.Form):
+    date_from = forms.DateField(label=_("From"), required=False, widget=DayInput())
+    date_to = forms.DateField(label=_("To"), required=False, widget=DayInput())
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), required=False, empty_label=_("All departments")
+    )
+    salesperson = SalespersonChoice(
+        label=_("Salesperson"), queryset=User.objects.none(), required=False, empty_label=_("All salespeople")
+    )
+
+    def __init__(self, data: Any = None, *, user: User, **kwargs: Any) -> None:
+        super().__init__(data, **kwargs)
+        self.user = user
+        departments = departments_for(user)
+        if user.is_admin_role or user.is_finance:
+            self.fields["department"].queryset = departments
+        else:
+            # A manager reads its own department: nothing to choose.
+            del self.fields["department"]
+        self.fields["salesperson"].queryset = salespeople_for(user)
+        bootstrap_widgets(self)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and (end - start).days > MAX_RANGE_DAYS:
+            self.add_error("date_to", _("Choose at most three years."))
+        elif start and not end and (local_today() - start).days > MAX_RANGE_DAYS:
+            self.add_error("date_from", _("Choose at most three years."))
+        department, person = cleaned.get("department"), cleaned.get("salesperson")
+        if department and person and person.department_id != department.pk:
+            self.add_error(
+                "salesperson", _("%(name)s is not in %(department)s.") % {"name": person, "department": department}
+            )
+        return cleaned
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.is_bound and any(self.data.get(name) not in (None, "") for name in self.fields)
+
+    def scope(self) -> Scope | None:
+        """The scope asked for, or None when the input is wrong (the page shows the errors)."""
+        if self.is_bound and not self.is_valid():
+            return None
+        data = self.cleaned_data if self.is_bound else {}
+        return scope_for(
+            self.user,
+            department=data.get("department"),
+            salesperson=data.get("salesperson"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
+
+    def query(self, **overrides: Any) -> str:
+        """The current filters as a query string, with `overrides` (None removes a key): the links
+        from a chart to the list behind it carry them."""
+        from django.http import QueryDict
+
+        params = QueryDict(mutable=True)
+        if self.is_bound and self.is_valid():
+            for name in self.fields:
+                value = self.cleaned_data.get(name)
+                if value in (None, ""):
+                    continue
+                params[name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "pk", value))
+        for key, value in overrides.items():
+            if value is None:
+                params.pop(key, None)
+            else:
+                params[key] = value.isoformat() if isinstance(value, date) else str(value)
+        return params.urlencode()
+
+
+def week_label(start: date, end: date) -> str:
+    return f"{start:%m-%d}–{end:%m-%d}" if start != end else f"{start:%m-%d}"
+
+
+def last_day(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
