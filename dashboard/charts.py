@@ -24,6 +24,7 @@ class Series:
     money: bool = False
     links: list[str] = field(default_factory=list)  # per category, for this series' cells
     summable: bool = True  # False: no total (a level, such as the pool's size)
+    key: str = ""  # a stable name for the page's tests and scripts (the name is translated)
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Chart:
             "links": self.links,
             "series": [
                 {
+                    "key": s.key,
                     "name": s.name,
                     "kind": s.kind,
                     "stack": s.stack,

@@ -177,6 +177,7 @@ def flows_chart(flows: selectors.PoolFlows, form: ReportFilter) -> Chart:
             stack="out" if f in POOL_OUTFLOWS else "in",
             negative=f in POOL_OUTFLOWS,
             links=[link(w, str(f)) for w in flows.weeks],
+            key=str(f),
         )
         for f in shown
     ]
@@ -184,7 +185,14 @@ def flows_chart(flows: selectors.PoolFlows, form: ReportFilter) -> Chart:
     series.append(Series(_("Out"), [w.outflow for w in flows.weeks], drawn=False))
     if flows.size_now is not None:
         series.append(
-            Series(_("Pool size at the end"), [w.size_end for w in flows.weeks], kind="line", axis=1, summable=False)
+            Series(
+                _("Pool size at the end"),
+                [w.size_end for w in flows.weeks],
+                kind="line",
+                axis=1,
+                summable=False,
+                key="size",
+            )
         )
     return Chart(
         id="chart-flows",
