@@ -1,7 +1,7 @@
 """A department's known week, built through the real services at past moments, for the dashboard's
 figures (issue 13). All times are Asia/Shanghai; "today" is Wednesday 2026-11-25, 10:00.
 
-Pool before: a1..a5 (no history: they were there before). Owned: d1 (owner's, deadline 11-20).
+Pool before: a1..a5 (no history: they were there before). Owned: d1 (owner's, deadline passed).
 
     Sun 11-15 23:50  teammate claims a5                      W0: claimed 1        pool 4
     Mon 11-16 09:00  manager imports i1, i2, i3              W1: imported 3       pool 7
@@ -18,7 +18,7 @@ Pool before: a1..a5 (no history: they were there before). Owned: d1 (owner's, de
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from customers.models import Customer
@@ -54,13 +54,19 @@ def _row(name: str, phone: str) -> dict:
     }
 
 
-def build_week(*, department, owner, teammate, manager) -> Week:
+def build_week(*, department, owner, teammate, manager, monday: date = date(2026, 11, 16)) -> Week:
+    """The week above; `monday` moves it (the browser tests use the last full week before today)."""
+
+    def sh(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
+        offset = (date(2026, month, day) - date(2026, 11, 16)).days
+        return datetime.combine(monday + timedelta(days=offset), time(hour, minute), tzinfo=SHANGHAI)
+
     pool = {
-        key: pool_customer(department, name=f"苏州{key}精密机械有限公司", released_on=date(2026, 1, 5))
+        key: pool_customer(department, name=f"苏州{key}精密机械有限公司", released_on=monday - timedelta(days=300))
         for key in ("a1", "a2", "a3", "a4", "a5")
     }
-    due = owned_customer(owner, since=date(2026, 9, 20), name="杭州到期电子有限公司")
-    assert due.deadline == date(2026, 11, 20)
+    due = owned_customer(owner, since=monday - timedelta(days=70), name="杭州到期电子有限公司")
+    assert due.deadline < monday + timedelta(days=5)  # the nightly run of Saturday releases it
 
     ownership.customer_claim(customer=pool["a5"], user=teammate, now=sh(15, 23, 50))
     ids = ownership.customers_import_into_pool(
@@ -96,7 +102,67 @@ def build_week(*, department, owner, teammate, manager) -> Week:
     ownership.customer_release(customer=imported[0], user=owner, now=sh(19, 15))
     ownership.customer_mark_problem(customer=pool["a1"], user=manager, reason="拖欠货款", now=sh(20, 16))
     ownership.customer_mark_problem(customer=pool["a2"], user=manager, reason="资质造假", now=sh(20, 17))
-    nightly_release(as_of=date(2026, 11, 21), now=sh(21, 1), triggered_by="test")
+    nightly_release(as_of=monday + timedelta(days=5), now=sh(21, 1), triggered_by="test")
     ownership.customer_claim(customer=imported[2], user=teammate, now=sh(22, 23, 30))
     ownership.customer_claim(customer=registered, user=owner, now=sh(23, 0, 10))
     return Week(pool=pool, imported=imported, registered=registered, due=due)
+
+
+def build_recent(*, department, owner, teammate, manager, finance) -> Week:
+    """Something for every chart of every home page, around the real today: the week above as the
+    last full week, a customer released in two nights, a visit plan with a visit, confirmed and
+    part-paid sales in two months, an overdue service request and a follow-up due today."""
+    from django.utils import timezone
+
+    from crm.dates import local_today
+    from customers.models import Basis
+    from dashboard.summary import summarize
+    from followups import services as followups
+    from service import services as service
+
+    from .factories import CustomerFactory
+    from .sales_helpers import confirm, record
+
+    today = local_today()
+    this_monday = today - timedelta(days=today.weekday())
+    week = build_week(
+        department=department, owner=owner, teammate=teammate, manager=manager, monday=this_monday - timedelta(weeks=1)
+    )
+    soon = CustomerFactory(
+        department=department,
+        owner=owner,
+        owner_basis=Basis.CLAIMED,
+        owned_since=today - timedelta(days=58),
+        deadline=today + timedelta(days=2),
+        name="宁波即将退回机械有限公司",
+    )
+    followups.plan_set(
+        salesperson=owner, month=today.replace(day=1), target_count=6, customer_ids=[soon.pk], user=manager
+    )
+    followups.visit_record(
+        customer=soon,
+        user=owner,
+        data=followups.VisitInput(
+            visited_at=timezone.now() - timedelta(hours=1), channel="visit", discussed="报价", next_follow_up_on=today
+        ),
+    )
+    theirs = owned_customer(teammate, since=today - timedelta(days=20), name="厦门蓝海食品有限公司")
+    buyer = owned_customer(owner, since=today - timedelta(days=60), name="上海常购电子有限公司")
+    # A sale moves its customer's deadline (R5.4): the sales are on another customer than `soon`.
+    confirm(record(buyer, owner, "26000.00", day=today - timedelta(days=45)), finance, day=today - timedelta(days=44))
+    confirm(
+        record(buyer, owner, "12000.00", day=today - timedelta(days=3)),
+        finance,
+        "5000.00",
+        day=today - timedelta(days=2),
+    )
+    confirm(record(theirs, teammate, "9000.00", day=today - timedelta(days=6)), finance, day=today - timedelta(days=5))
+    record(theirs, teammate, "3000.00", day=today - timedelta(days=1))  # waiting for its first payment
+    service.request_log(
+        user=owner,
+        data=service.RequestInput(kind="complaint", channel="phone", text="交货延迟投诉"),
+        customer=soon,
+        now=timezone.now() - timedelta(days=5),
+    )
+    summarize(triggered_by="test")  # as this morning's nightly run would have
+    return week

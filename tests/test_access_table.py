@@ -20,6 +20,10 @@ that table is left out of `state()` and checked in tests/test_documents.py.
 
 A new URL with an ``<int:…>`` parameter in these apps makes test_every_id_url_is_in_the_table
 fail until it is added here.
+
+The reports of the dashboard app (issue 13) take their ids in the query string (a department, a
+salesperson): REPORT_TABLE gives, per role, the status of each one asked for the teammate's figures,
+and test_report_by_role checks that a salesperson's page never shows them.
 """
 
 import random
@@ -57,7 +61,17 @@ from .sales_helpers import confirm, record
 pytestmark = pytest.mark.django_db
 
 ROLES = ("owner", "teammate", "outsider", "manager", "finance", "admin_user")
-APPS = ("customers", "ownership", "notifications", "sales", "followups", "service", "collection", "handovers")
+APPS = (
+    "customers",
+    "ownership",
+    "notifications",
+    "sales",
+    "followups",
+    "service",
+    "collection",
+    "handovers",
+    "dashboard",
+)
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
@@ -1124,3 +1138,52 @@ def test_unknown_or_huge_ids_are_404_never_500(client_for, manager, owner, pk):
             for method in ("get", "post"):
                 status = getattr(client, method)(url).status_code
                 assert status in (403, 404, 405), f"{method.upper()} {url} as {user.username}: {status}"
+
+
+# --- Reports: ids in the query string (dashboard, issue 13) -------------------------------------------
+
+SP_403 = (403, 403, 403)
+REPORT_TABLE: dict[str, tuple] = {
+    # `/` is the home page of each role: the workbench, the team dashboard, the finance home.
+    "home": (200, 200, 200, 200, 200, 200),
+    "dashboard:workbench": (200, 200, 200, 403, 403, 403),
+    "dashboard:team": (*SP_403, 200, 403, 200),
+    "dashboard:finance": (*SP_403, 200, 200, 200),
+    "dashboard:movements": (*SP_403, 200, 403, 200),
+    "dashboard:sales": (*SP_403, 200, 200, 200),
+    "dashboard:receivables": (*SP_403, 200, 200, 200),
+    "dashboard:receivables_export": (*SP_403, 200, 200, 200),
+    "dashboard:commission_export": (*SP_403, 200, 200, 200),
+}
+
+
+def test_every_report_is_in_the_table():
+    from dashboard.urls import urlpatterns
+
+    assert {f"dashboard:{p.name}" for p in urlpatterns} | {"home"} == set(REPORT_TABLE)
+
+
+def test_report_by_role(request, client_for, world, owner, teammate):
+    """Each report asked, by every role, for the teammate's figures (?salesperson=, ?department=):
+    the status of the table, nothing changed, POST refused; and no salesperson's page shows the
+    teammate's customer or order."""
+    failures = []
+    query = f"?salesperson={teammate.pk}&department={world['department'].pk}&date_from=2026-01-01"
+    their_customer = world["customers"]["another"].name
+    for url_name, statuses in REPORT_TABLE.items():
+        url = reverse(url_name) + query
+        for role, expected in zip(ROLES, statuses, strict=True):
+            user = request.getfixturevalue(role)
+            client = client_for(user)
+            before = state()
+            response = client.get(url)
+            if response.status_code != expected:
+                failures.append(f"GET {url_name} as {role}: {response.status_code}, expected {expected}")
+            if state() != before:
+                failures.append(f"GET {url_name} as {role} changed something")
+            shown = response.status_code == 200 and their_customer in response.content.decode()
+            if user.is_salesperson and user != teammate and shown:
+                failures.append(f"GET {url_name} as {role} shows the teammate's customer")
+            if client.post(reverse(url_name)).status_code != 405:
+                failures.append(f"POST {url_name} as {role} is not refused")
+    assert not failures, "\n".join(failures)

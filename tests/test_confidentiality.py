@@ -274,3 +274,56 @@ def test_finance_sees_sales_and_credit_not_the_file(client_for, secrets, finance
         assert MARKERS[key] not in page, key
     document = CustomerDocument.objects.get(customer=customer)
     assert client.get(f"/customers/{customer.pk}/documents/{document.pk}/").status_code == 404
+
+
+def report_names() -> list[str]:
+    """`/` and every report of the dashboard app (issue 13)."""
+    from dashboard.urls import urlpatterns
+
+    return ["home", *(f"dashboard:{p.name}" for p in urlpatterns)]
+
+
+@pytest.mark.parametrize("who", ["teammate", "outsider"])
+def test_reports_never_show_another_salespersons_figures(request, client_for, secrets, owner, who):
+    """R6.4 and issue 13: a salesperson asking the reports for the owner's figures by URL gets its
+    own page (the workbench ignores the filters) or 403, never the owner's data or amounts."""
+    from django.urls import reverse
+
+    client = client_for(request.getfixturevalue(who))
+    queries = [
+        f"?salesperson={owner.pk}",
+        f"?salesperson={owner.pk}&department={owner.department_id}&date_from=2020-01-01",
+        f"?department={owner.department_id}&rsort=-due&csort=amount&age=0-30",
+    ]
+    owner_sale = "8,000.00"  # the owner's order (its confirmed sale and receivable)
+    assert owner_sale in client_for(owner).get("/").content.decode()  # the owner does see it
+    leaks = []
+    for name in report_names():
+        for query in queries:
+            url = reverse(name) + query
+            response = client.get(url)
+            assert response.status_code in (200, 403), f"GET {url}: {response.status_code}"
+            text = body_text(response)
+            leaks.extend(f"{url}: {key}" for key, marker in MARKERS.items() if marker in text)
+            if owner_sale in text:
+                leaks.append(f"{url}: the owner's sale")
+    assert not leaks, "another salesperson's figures shown:\n" + "\n".join(leaks)
+
+
+def test_finance_reports_show_sales_of_every_department_but_no_contacts(client_for, secrets, finance, outsider):
+    """Finance's home, reports and exports name the customers and their amounts (it confirms their
+    payments) but hold none of the file: contacts, notes, documents, visits, release notes."""
+    from django.urls import reverse
+
+    client = client_for(finance)
+    seen_sale = False
+    for name in report_names():
+        response = client.get(reverse(name))
+        if response.status_code == 403:
+            assert name in ("dashboard:workbench", "dashboard:team", "dashboard:movements"), name
+            continue
+        text = body_text(response)
+        seen_sale |= secrets["customer"].name in text and ("8,000.00" in text or "8000" in text)
+        for key in ("phone", "email", "wechat", "notes", "doc_number", "doc_name", "visit", "release_note", "service"):
+            assert MARKERS[key] not in text, f"{name}: {key}"
+    assert seen_sale, "finance should see the owner's customer and sale"
