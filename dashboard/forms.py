@@ -2,9 +2,14 @@
 are what the user may read, so an id from another department is refused like any wrong choice."""
 
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, User
@@ -26,7 +31,28 @@ class DayInput(forms.DateInput):
         super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
+class QuickSelect(forms.Select):
+    """A <select> written out in Python: the salesperson filter of a department lists two hundred
+    people, and Django's widget templates would render each option through two template includes
+    (about a fifth of the dashboard's time)."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        selected = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option_value, mark_safe(" selected") if str(option_value) in selected else "", label)
+                for option_value, label in self.choices
+            ),
+        )
+        return format_html("<select{}>{}</select>", flatatt(final), options)
+
+
 class SalespersonChoice(forms.ModelChoiceField):
+    widget = QuickSelect
+
     def label_from_instance(self, obj: User) -> str:
         label = str(obj)
         if not obj.is_active:
@@ -38,7 +64,11 @@ class ReportFilter(DateRangeMixin, forms.Form):
     date_from = forms.DateField(label=_("From"), required=False, widget=DayInput())
     date_to = forms.DateField(label=_("To"), required=False, widget=DayInput())
     department = forms.ModelChoiceField(
-        label=_("Department"), queryset=Department.objects.none(), required=False, empty_label=_("All departments")
+        label=_("Department"),
+        queryset=Department.objects.none(),
+        required=False,
+        empty_label=_("All departments"),
+        widget=QuickSelect,
     )
     salesperson = SalespersonChoice(
         label=_("Salesperson"), queryset=User.objects.none(), required=False, empty_label=_("All salespeople")
@@ -87,24 +117,26 @@ class ReportFilter(DateRangeMixin, forms.Form):
             date_to=data.get("date_to"),
         )
 
-    def query(self, **overrides: Any) -> str:
-        """The current filters as a query string, with `overrides` (None removes a key): the links
-        from a chart to the list behind it carry them."""
-        from django.http import QueryDict
-
-        params = QueryDict(mutable=True)
+    @cached_property
+    def _params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
         if self.is_bound and self.is_valid():
             for name in self.fields:
                 value = self.cleaned_data.get(name)
-                if value in (None, ""):
-                    continue
-                params[name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "pk", value))
+                if value not in (None, ""):
+                    params[name] = value.isoformat() if isinstance(value, date) else str(getattr(value, "pk", value))
+        return params
+
+    def query(self, **overrides: Any) -> str:
+        """The current filters as a query string, with `overrides` (None removes a key): the links
+        from a chart to the list behind it carry them (hundreds per page: kept cheap)."""
+        params = dict(self._params)
         for key, value in overrides.items():
             if value is None:
                 params.pop(key, None)
             else:
                 params[key] = value.isoformat() if isinstance(value, date) else str(value)
-        return params.urlencode()
+        return urlencode(params)
 
 
 def week_label(start: date, end: date) -> str:

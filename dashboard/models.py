@@ -5,6 +5,9 @@ Written only by dashboard/summary.py, during the nightly job (or `manage.py dash
   day and flow, from the ownership history. Kept for every day (the weekly flows need history).
 - `CustomerCount`, `ReleaseCount`, `MissingNoteCount`: the state at the last summary (customers by
   owner and tier, the next nights' releases, open missing release notes), replaced at each one.
+- `SalesMonth`: confirmed sales per department, salesperson and month, of the sale dates before the
+  day of the summary, replaced at each one; the dashboard corrects it with the orders whose sale
+  changed since (their sales history says which).
 - `SummaryRun`: when each summary was taken; the latest one's `taken_at` is the watermark: the
   dashboard adds what happened after it from the live tables.
 """
@@ -82,3 +85,20 @@ class MissingNoteCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.department_id} {self.former_owner_id}: {self.n}"
+
+
+class SalesMonth(models.Model):
+    """Confirmed sales (R8.1, by sale date) of the days before the summary's day, per department,
+    salesperson and calendar month."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    salesperson = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()  # the first day
+    amount = models.DecimalField(max_digits=16, decimal_places=2)
+    n = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["month", "department"], name="salesmonth_month")]
+
+    def __str__(self) -> str:
+        return f"{self.department_id} {self.salesperson_id} {self.month:%Y-%m}: {self.amount}"

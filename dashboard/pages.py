@@ -2,9 +2,11 @@
 links to the list behind each bar (the report's filters carried in the URL)."""
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -28,8 +30,14 @@ ALWAYS_SHOWN_FLOWS = {
 }
 
 
+@lru_cache(maxsize=256)
+def _path(name: str, args: tuple, prefix: str) -> str:
+    # URL patterns do not change while the process runs, and a page builds hundreds of links.
+    return reverse(name, args=args)
+
+
 def _url(name: str, query: str = "", *args: Any) -> str:
-    url = reverse(name, args=args)
+    url = _path(name, tuple(args), get_script_prefix())
     return f"{url}?{query}" if query else url
 
 
@@ -107,13 +115,7 @@ def _tier_query(tier: str) -> dict[str, str]:
 
 
 def _query(**params: Any) -> str:
-    from django.http import QueryDict
-
-    q = QueryDict(mutable=True)
-    for key, value in params.items():
-        if value not in (None, ""):
-            q[key] = str(value)
-    return q.urlencode()
+    return urlencode({key: str(value) for key, value in params.items() if value not in (None, "")})
 
 
 def owners_chart(counts: selectors.CustomerCounts, names: dict[int, str]) -> Chart:
@@ -414,8 +416,8 @@ def team_charts(form: ReportFilter, scope: selectors.Scope) -> list[Chart]:
     upcoming = selectors.releases(scope)
     missing = selectors.missing_notes(scope)
     visits = selectors.visit_progress(scope)
-    by_month = selectors.sales_by_month(scope)
-    by_person = selectors.sales_by(scope, "salesperson")
+    sales = selectors.sales_figures(scope, "salesperson")
+    by_month, by_person = sales.months, sales.groups
     people: set[int | None] = {o for o, _t, _s, _n in counts.rows}
     people |= {o for o, _d, _n in upcoming.rows} | {o for o, _n in missing.rows}
     people |= {pk for pk, _p in visits.rows} | {r.key for r in by_person}
@@ -435,11 +437,12 @@ def team_charts(form: ReportFilter, scope: selectors.Scope) -> list[Chart]:
 
 
 def finance_charts(form: ReportFilter, scope: selectors.Scope) -> list[Chart]:
-    by_department = selectors.sales_by(scope, "department")
+    sales = selectors.sales_figures(scope, "department")
+    names = selectors.department_names({r.key for r in sales.groups})
     return [
         ageing_chart(selectors.receivables_ageing(scope), form),
-        sales_month_chart(selectors.sales_by_month(scope), form, scope),
-        sales_departments_chart(by_department, selectors.department_names({r.key for r in by_department}), form, scope),
+        sales_month_chart(sales.months, form, scope),
+        sales_departments_chart(sales.groups, names, form, scope),
     ]
 
 

@@ -14,8 +14,8 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Case, CharField, Count, DecimalField, F, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Case, CharField, Count, DecimalField, F, Prefetch, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import ExtractMonth, ExtractYear, TruncDate
 from django.utils import timezone
 
 from accounts.models import Department, User
@@ -40,7 +40,7 @@ from ownership.selectors import (
     pool_visible_to,
     releasing_soon_for,
 )
-from sales.models import CommissionHold, Order
+from sales.models import CommissionHold, Order, Payment, SaleEvent
 from sales.selectors import (
     OUTSTANDING,
     CommissionLine,
@@ -56,7 +56,7 @@ from sales.services import commission_for, sales_settings_of
 from service.models import RequestStatus, ServiceRequest
 from service.selectors import overdue_for, requests_visible_to
 
-from .models import CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SummaryRun
+from .models import CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SalesMonth, SummaryRun
 from .summary import RELEASE_NIGHTS, customer_rows, latest_run, missing_note_rows, release_rows
 
 DEFAULT_WEEKS = 12
@@ -277,9 +277,9 @@ def pool_flows(scope: Scope) -> PoolFlows:
             summary = _departments(PoolFlowDay.objects.filter(day__gte=start), scope, "department_id")
             for r in summary.order_by().values("day", "flow").annotate(total=Sum("n")):
                 per_day[r["day"]][r["flow"]] += r["total"]
-            live = movements.filter(at__gt=run.taken_at)
+            live = movements.filter(at__gt=run.taken_at, at__lte=scope.now)
         else:
-            live = movements.filter(at__gte=start_of_local_day(start))
+            live = movements.filter(at__gte=start_of_local_day(start), at__lte=scope.now)
         since: Counter = Counter()
         for r in _live_flows(live):
             since[r["flow"]] += r["total"]
@@ -403,7 +403,7 @@ def visit_progress(scope: Scope) -> VisitProgress:
 
 def _sales(scope: Scope, start: date, end: date) -> QuerySet[Order]:
     qs = orders_visible_to(scope.user).filter(confirmed_on__gte=start, confirmed_on__lte=end)
-    return _person(_departments(qs, scope, "customer__department_id"), scope, "salesperson_id")
+    return _person(_departments(qs, scope, "department_id"), scope, "salesperson_id")
 
 
 @dataclass
@@ -413,28 +413,6 @@ class MonthSales:
     count: int
 
 
-def sales_by_month(scope: Scope) -> list[MonthSales]:
-    """Confirmed sales (by sale date, R8.1) per calendar month of the range, empty months included."""
-    start, end = scope.months()
-    if not reads_team(scope.user):
-        return []
-    grouped = (
-        _sales(scope, start, end)
-        .annotate(month=TruncMonth("confirmed_on"))
-        .order_by()
-        .values("month")
-        .annotate(amount=Sum("amount"), n=Count("id"))
-    )
-    found = {r["month"]: (r["amount"], r["n"]) for r in grouped}
-    months = []
-    month = start.replace(day=1)
-    while month <= end:
-        amount, n = found.get(month, (Decimal(0), 0))
-        months.append(MonthSales(month, amount, n))
-        month = add_months(month, 1)
-    return months
-
-
 @dataclass
 class GroupSales:
     key: int
@@ -442,20 +420,120 @@ class GroupSales:
     count: int
 
 
-def sales_by(scope: Scope, by: str) -> list[GroupSales]:
-    """Confirmed sales of the range per salesperson or per department, largest first."""
-    field_name = {"salesperson": "salesperson_id", "department": "customer__department_id"}[by]
+@dataclass
+class SalesFigures:
+    months: list[MonthSales]  # every calendar month of the range, empty ones included
+    groups: list[GroupSales]  # per salesperson or department, largest first
+
+
+def _month_starts(start: date, end: date) -> list[date]:
+    months, month = [], start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
+def sales_figures(scope: Scope, by: str) -> SalesFigures:
+    """Confirmed sales (by sale date, R8.1) of the range per month and per salesperson or
+    department.
+
+    Months wholly inside the range come from the nightly summary (`SalesMonth`: the sale dates
+    before the summary's day), corrected by the orders whose sale changed since (confirmed or
+    reversed: their sales history says which, and their payments say what their sale date was at
+    the summary's moment); the other days (a range's partial months, the days since the summary)
+    are read from the orders. Before the first summary, everything is read from the orders."""
+    key = {"salesperson": "salesperson_id", "department": "department_id"}[by]
     start, end = scope.months()
     if not reads_team(scope.user):
-        return []
-    grouped = (
-        _sales(scope, start, end)
-        .order_by()
-        .values(field_name)
-        .annotate(amount=Sum("amount"), n=Count("id"))
-        .order_by("-amount", field_name)
-    )
-    return [GroupSales(r[field_name], r["amount"], r["n"]) for r in grouped]
+        return SalesFigures([], [])
+    per_month: dict[date, list] = defaultdict(lambda: [Decimal(0), 0])
+    per_group: dict[int, list] = defaultdict(lambda: [Decimal(0), 0])
+
+    def add(month: date, group: int, amount: Decimal, n: int) -> None:
+        for slot in (per_month[month], per_group[group]):
+            slot[0] += amount
+            slot[1] += n
+
+    run = _summary(scope)
+    summarised: set[date] = set()  # months whose days before the summary's day come from it
+    mark_day = date.max
+    if run is not None:
+        mark_day = local_today(run.taken_at)
+        summarised = {
+            m for m in _month_starts(start, end) if m >= start and add_months(m, 1) - timedelta(days=1) <= end
+        }
+    # Live: the days of the range outside the summarised months, and those of the summary's day on.
+    live_q = Q()
+    for month in _month_starts(start, end):
+        first, last = max(month, start), min(add_months(month, 1) - timedelta(days=1), end)
+        if month in summarised:
+            first = max(first, mark_day)
+        if first <= last:
+            live_q |= Q(confirmed_on__gte=first, confirmed_on__lte=last)
+    if live_q:
+        live = (
+            _sales(scope, start, end)
+            .filter(live_q)
+            .annotate(year=ExtractYear("confirmed_on"), month=ExtractMonth("confirmed_on"))
+            .order_by()
+            .values("year", "month", key)
+            .annotate(amount=Sum("amount"), n=Count("id"))
+        )
+        for r in live:
+            add(date(r["year"], r["month"], 1), r[key], r["amount"], r["n"])
+    if run is not None and summarised:
+        rows = _departments(SalesMonth.objects.filter(month__in=summarised), scope, "department_id")
+        rows = _person(rows, scope, "salesperson_id").order_by()
+        # Two small sums rather than a row per month and person.
+        for r in rows.values("month").annotate(total=Sum("amount"), count=Sum("n")):
+            per_month[r["month"]][0] += r["total"]
+            per_month[r["month"]][1] += r["count"]
+        for r in rows.values(key).annotate(total=Sum("amount"), count=Sum("n")):
+            per_group[r[key]][0] += r["total"]
+            per_group[r[key]][1] += r["count"]
+        _correct_changed_sales(scope, run, summarised, mark_day, key, add)
+    months = [MonthSales(m, *per_month.get(m, (Decimal(0), 0))) for m in _month_starts(start, end)]
+    groups = [GroupSales(k, amount, n) for k, (amount, n) in per_group.items() if n]
+    groups.sort(key=lambda g: (-g.amount, g.key))
+    return SalesFigures(months, groups)
+
+
+def _correct_changed_sales(scope: Scope, run: SummaryRun, summarised: set[date], mark_day: date, key: str, add) -> None:
+    """The orders whose sale changed since the summary (a payment confirmed or reversed): take out
+    what the summary counted for them, put in what they are now. A sale date is the day the
+    earliest payment still standing was confirmed (sales.services.payment_reverse)."""
+    changed = SaleEvent.objects.filter(at__gt=run.taken_at).values("order_id")
+    orders = _person(
+        _departments(orders_visible_to(scope.user).filter(pk__in=changed), scope, "department_id"),
+        scope,
+        "salesperson_id",
+    ).prefetch_related(Prefetch("payments", queryset=Payment.objects.only("order_id", "confirmed_at", "reversed_at")))
+
+    def counted(day: date | None) -> bool:
+        return day is not None and day < mark_day and day.replace(day=1) in summarised
+
+    for order in orders.only("id", "department_id", "salesperson_id", "amount", "confirmed_on"):
+        standing = [
+            local_today(p.confirmed_at)
+            for p in order.payments.all()
+            if p.confirmed_at <= run.taken_at and (p.reversed_at is None or p.reversed_at > run.taken_at)
+        ]
+        then = min(standing) if standing else None
+        group = getattr(order, key)
+        if then is not None and counted(then):
+            add(then.replace(day=1), group, -order.amount, -1)
+        if order.confirmed_on is not None and counted(order.confirmed_on):
+            add(order.confirmed_on.replace(day=1), group, order.amount, 1)
+
+
+def sales_by_month(scope: Scope) -> list[MonthSales]:
+    return sales_figures(scope, "salesperson").months
+
+
+def sales_by(scope: Scope, by: str) -> list[GroupSales]:
+    """Confirmed sales of the range per salesperson or per department, largest first."""
+    return sales_figures(scope, by).groups
 
 
 # --- Receivables (R7.1, R8) ------------------------------------------------------------------
@@ -485,7 +563,7 @@ def receivables(scope: Scope, *, age: str = "") -> QuerySet[Order]:
     """Confirmed orders not paid in full that the user may see, with `due` (outstanding), `age`
     (the bucket) and `days` (since the sale date); sale dates within the range when one is given."""
     qs = receivable_orders(scope.user) if reads_team(scope.user) else Order.objects.none()
-    qs = _person(_departments(qs, scope, "customer__department_id"), scope, "salesperson_id")
+    qs = _person(_departments(qs, scope, "department_id"), scope, "salesperson_id")
     if scope.date_from is not None:
         qs = qs.filter(confirmed_on__gte=scope.date_from)
     if scope.date_to is not None:
@@ -531,7 +609,7 @@ def receivables_sorted(scope: Scope, *, age: str = "", sort: str = "") -> QueryS
     order = RECEIVABLE_SORTS.get(sort) or RECEIVABLE_SORTS[RECEIVABLE_DEFAULT_SORT]
     return (
         receivables(scope, age=age)
-        .select_related("customer", "customer__department", "salesperson")
+        .select_related("customer", "department", "salesperson")
         .only(
             "id",
             "amount",
@@ -540,7 +618,7 @@ def receivables_sorted(scope: Scope, *, age: str = "", sort: str = "") -> QueryS
             "deal_date",
             "customer__id",
             "customer__name",
-            "customer__department__name",
+            "department__name",
             "salesperson__id",
             "salesperson__username",
             "salesperson__display_name",
@@ -565,7 +643,7 @@ class Waiting:
 def payments_waiting(scope: Scope, *, limit: int = LIST_ROWS) -> Waiting:
     """Orders not yet paid in full: finance's confirmation queue."""
     qs = confirmation_queue(scope.user)
-    qs = _person(_departments(qs, scope, "customer__department_id"), scope, "salesperson_id")
+    qs = _person(_departments(qs, scope, "department_id"), scope, "salesperson_id")
     totals = qs.aggregate(
         n=Count("id"),
         due=Sum(F("amount") - F("paid_amount"), output_field=DecimalField(max_digits=14, decimal_places=2)),
@@ -707,10 +785,10 @@ def workbench(user: User, *, now: datetime | None = None) -> Workbench:
         salesperson=user, confirmed_on__gte=add_months(month, -(WORKBENCH_MONTHS - 1)), confirmed_on__lte=today
     )
     by_month = {
-        r["month"]: (r["amount"], r["n"])
-        for r in sales.annotate(month=TruncMonth("confirmed_on"))
+        date(r["year"], r["month"], 1): (r["amount"], r["n"])
+        for r in sales.annotate(year=ExtractYear("confirmed_on"), month=ExtractMonth("confirmed_on"))
         .order_by()
-        .values("month")
+        .values("year", "month")
         .annotate(amount=Sum("amount"), n=Count("id"))
     }
     months = [add_months(month, -i) for i in range(WORKBENCH_MONTHS - 1, -1, -1)]

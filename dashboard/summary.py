@@ -2,7 +2,8 @@
 and the morning's state of what would otherwise be scanned over a million customers at every
 page view (customers by owner and tier, the next nights' releases, missing release notes).
 
-A system job like the nightly release it runs in: it reads the tables directly; pages read the
+A system job like the nightly release it runs in: it reads the tables directly (sales too:
+confirmed sales per month); pages read the
 summary scoped by the user's departments, and the live tables through the apps' selectors.
 Idempotent: each run recomputes whole days from the day of the previous watermark (that day was
 summarised only up to its moment) and replaces the state tables, so a second run changes nothing
@@ -14,16 +15,17 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import ExtractMonth, ExtractYear, TruncDate
 from django.utils import timezone
 
 from crm.dates import local_today, start_of_local_day
 from customers.models import CreditStatus, Customer
 from ownership.models import MissingReleaseNote, OwnershipEvent
 from ownership.selectors import POOL_FLOW_ACTIONS, next_run_dates, pool_flow_case
+from sales.models import Order
 
-from .models import PROBLEM, CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SummaryRun
+from .models import PROBLEM, CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SalesMonth, SummaryRun
 
 LOCK_KEY = "crm.dashboard.summary"
 RELEASE_NIGHTS = 7
@@ -96,6 +98,18 @@ def latest_run() -> SummaryRun | None:
     return SummaryRun.objects.order_by("-id").first()
 
 
+def sales_month_rows(orders: QuerySet[Order], *, before: date) -> QuerySet:
+    """(department, salesperson, year, month, amount, n) of the confirmed sales dated before `before`.
+    EXTRACT on the date column: date_trunc() would first cast every date to a zoned timestamp."""
+    return (
+        orders.filter(confirmed_on__lt=before)
+        .annotate(year=ExtractYear("confirmed_on"), month=ExtractMonth("confirmed_on"))
+        .order_by()
+        .values("department_id", "salesperson_id", "year", "month")
+        .annotate(amount=Sum("amount"), n=Count("id"))
+    )
+
+
 def summarize(*, now: datetime | None = None, triggered_by: str = "command", rebuild: bool = False) -> SummaryRun:
     """Summarise the history up to `now` (default: this moment). `rebuild` recomputes every day
     from the first history row, for history written after a summary with past timestamps (demo
@@ -150,6 +164,20 @@ def summarize(*, now: datetime | None = None, triggered_by: str = "command", reb
                     department_id=r["customer__department_id"], former_owner_id=r["former_owner_id"], n=r["n"]
                 )
                 for r in missing_note_rows(MissingReleaseNote.objects.all())
+            ],
+            batch_size=2000,
+        )
+        SalesMonth.objects.all().delete()
+        SalesMonth.objects.bulk_create(
+            [
+                SalesMonth(
+                    department_id=r["department_id"],
+                    salesperson_id=r["salesperson_id"],
+                    month=date(r["year"], r["month"], 1),
+                    amount=r["amount"],
+                    n=r["n"],
+                )
+                for r in sales_month_rows(Order.objects.all(), before=local_today(now))
             ],
             batch_size=2000,
         )

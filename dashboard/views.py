@@ -217,13 +217,13 @@ def sales(request: HttpRequest) -> HttpResponse:
         period = (start, end)
         qs = orders_visible_to(user).filter(confirmed_on__gte=start, confirmed_on__lte=end)
         if scope.department_ids is not None:
-            qs = qs.filter(customer__department_id__in=scope.department_ids)
+            qs = qs.filter(department_id__in=scope.department_ids)
         if scope.salesperson_id is not None:
             qs = qs.filter(salesperson_id=scope.salesperson_id)
         totals = qs.aggregate(n=Count("id"), amount=Sum("amount"))
         page = capped_page(
             request,
-            qs.select_related("customer", "customer__department", "salesperson").order_by("-confirmed_on", "-id"),
+            qs.select_related("customer", "department", "salesperson").order_by("-confirmed_on", "-id"),
         )
     return render(request, "dashboard/sales.html", {"filter": form, "page": page, "totals": totals, "period": period})
 
@@ -285,7 +285,7 @@ def receivables_export(request: HttpRequest) -> HttpResponse:
     rows = (
         (
             o.customer.name,
-            o.customer.department.name,
+            o.department.name,
             str(o.salesperson),
             o.pk,
             o.deal_date,

@@ -41,6 +41,11 @@ class Order(models.Model):
     for the ownership clocks (R5.2-R5.4) and the tier window (R2); the deal date is for reports."""
 
     customer = models.ForeignKey(Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="orders")
+    # The customer's department, copied when the order is recorded (a customer never changes
+    # department): lists and reports scope and group orders by it without joining the customers.
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="+", editable=False
+    )
     salesperson = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("salesperson"), on_delete=models.PROTECT, related_name="orders"
     )
@@ -66,6 +71,8 @@ class Order(models.Model):
             models.Index(fields=["confirmed_on"], name="order_sale_date", condition=Q(confirmed_on__isnull=False)),
             # Commission statement: a salesperson's sales of a month.
             models.Index(fields=["salesperson", "confirmed_on"], name="order_salesperson_sale"),
+            # A department's sales by month (the dashboard, issue 13).
+            models.Index(fields=["department", "confirmed_on"], name="order_department_sale"),
             # Finance's queue: orders not paid in full, oldest first.
             models.Index(fields=["created_at", "id"], name="order_open", condition=~Q(status="paid")),
         ]
@@ -155,7 +162,11 @@ class SaleEvent(AppendOnly):
         verbose_name = _("sales history entry")
         verbose_name_plural = _("sales history")
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["customer", "-at"], name="sale_event_customer")]
+        indexes = [
+            models.Index(fields=["customer", "-at"], name="sale_event_customer"),
+            # The dashboard finds the orders whose sale changed since its nightly summary (issue 13).
+            models.Index(fields=["at"], name="sale_event_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.kind} {self.at:%Y-%m-%d}"

@@ -321,6 +321,7 @@ def order_create(
             raise PermissionDenied(_("You can record orders only for customers you own."))
         order = Order.objects.create(
             customer=current,
+            department_id=current.department_id,
             salesperson=user,
             amount=amount,
             deal_date=deal_date,

@@ -442,3 +442,38 @@ def test_customer_tier_counts_are_not_read_from_other_departments(today, departm
     summarize(now=NOW)
     rows = selectors.customer_counts(scope(other_manager)).rows
     assert rows == [(None, "vip", False, 1)]
+
+
+def test_sales_from_the_summary_corrected_by_later_changes_equal_the_live_figures(
+    today, department, owner, teammate, finance, manager
+):
+    """The summary counts sale dates before its day; confirmations and reversals after it are
+    corrected from the sales history, whichever month they touch (R8.1, R8.2)."""
+    a = owned_customer(owner, since=date(2026, 6, 1))
+    b = owned_customer(teammate, since=date(2026, 6, 1))
+    moved = record(a, owner, "10000.00", day=date(2026, 9, 10))
+    first = confirm(moved, finance, "4000.00", day=date(2026, 9, 12)).payment  # sale date 09-12
+    confirm(moved, finance, "2000.00", day=date(2026, 10, 5))  # a later payment: the date stays
+    undone = record(a, owner, "5000.00", day=date(2026, 10, 1))
+    undone_payment = confirm(undone, finance, day=date(2026, 10, 2)).payment
+    confirm(record(b, teammate, "7000.00", day=date(2026, 11, 2)), finance, day=date(2026, 11, 3))
+    summarize(now=sh(20, 1))  # sale dates before 11-20 are summarised
+    sales.payment_reverse(payment=first, user=finance, reason="退票", now=sh(21, 9))  # 09-12 -> 10-05
+    sales.payment_reverse(payment=undone_payment, user=finance, reason="退票", now=sh(22, 9))  # no sale
+    confirm(record(a, owner, "3000.00", day=date(2026, 11, 23)), finance, day=date(2026, 11, 24))  # live
+
+    def figures(**kw):
+        found = selectors.sales_figures(scope(manager, **kw), "salesperson")
+        return [(m.month, m.amount, m.count) for m in found.months if m.count], [
+            (g.key, g.amount, g.count) for g in found.groups
+        ]
+
+    expected = (
+        [(date(2026, 10, 1), Decimal("10000.00"), 1), (date(2026, 11, 1), Decimal("10000.00"), 2)],
+        [(owner.pk, Decimal("13000.00"), 2), (teammate.pk, Decimal("7000.00"), 1)],
+    )
+    assert figures() == expected
+    partial = figures(date_from=date(2026, 9, 15), date_to=date(2026, 11, 30))  # September partly
+    assert partial == expected
+    SummaryRun.objects.all().delete()
+    assert figures() == expected and figures(date_from=date(2026, 9, 15), date_to=date(2026, 11, 30)) == expected
