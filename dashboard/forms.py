@@ -22,15 +22,6 @@ from .selectors import Scope, departments_for, salespeople_for, scope_for
 MAX_RANGE_DAYS = 3 * 366
 
 
-class DayInput(forms.DateInput):
-    """<input type="date"> needs ISO dates, whatever the language (in Chinese Django writes 2026/12/05)."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
-
-
 class QuickSelect(forms.Select):
     """A <select> written out in Python: the salesperson filter of a department lists two hundred
     people, and Django's widget templates would render each option through two template includes
@@ -61,8 +52,8 @@ class SalespersonChoice(forms.ModelChoiceField):
 
 
 class ReportFilter(DateRangeMixin, forms.Form):
-    date_from = forms.DateField(label=_("From"), required=False, widget=DayInput())
-    date_to = forms.DateField(label=_("To"), required=False, widget=DayInput())
+    date_from = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     department = forms.ModelChoiceField(
         label=_("Department"),
         queryset=Department.objects.none(),

@@ -249,7 +249,12 @@ def test_exports_escape_formulas_and_follow_the_filters(client_for, today, owner
     rows = _rows(response)
     assert rows[0][0] == "客户"
     names = [r[0] for r in rows[1:]]
-    assert '\'=HYPERLINK("http://x","点我")' in names and "厦门蓝海食品有限公司" in names
+    assert '=HYPERLINK("http://x","点我")' in names and "厦门蓝海食品有限公司" in names
+    # The name as typed, in a text cell (quotePrefix), never a formula (crm/spreadsheets.py).
+    ws = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    evil = next(c for row in ws.iter_rows() for c in row if c.value == '=HYPERLINK("http://x","点我")')
+    assert evil.data_type == "s" and evil.quotePrefix
+    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
     only_teammate = _rows(
         client_for(manager).get(reverse("dashboard:receivables_export") + f"?salesperson={teammate.pk}")
     )

@@ -29,6 +29,7 @@ PROJECT_PACKAGES = (
     "followups",
     "service",
     "collection",
+    "dashboard",
 )
 DAY = date(2026, 12, 5)
 MOMENT = datetime(2026, 12, 5, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -92,6 +93,7 @@ def test_every_date_and_datetime_input_renders_iso_in_every_language(language) -
         "customers.forms.DocumentForm.valid_until",
         "collection.forms.ReportSearchForm.date_from",
         "ownership.forms.PoolFilter.released_from",
+        "dashboard.forms.ReportFilter.date_from",
     ):
         assert expected in fields, sorted(fields)
     wrong = {}
