@@ -101,7 +101,6 @@ class Chart:
         return {
             "kind": self.kind,
             "categories": self.categories,
-            "links": self.links,
             "series": [
                 {
                     "key": s.key,
@@ -112,7 +111,6 @@ class Chart:
                     "negative": s.negative,
                     "money": s.money,
                     "data": [-number(v) if s.negative else number(v) for v in s.values],
-                    "links": s.links,
                 }
                 for s in self.drawn_series
             ],

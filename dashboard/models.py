@@ -51,17 +51,25 @@ class PoolFlowDay(models.Model):
         return f"{self.department_id} {self.day} {self.flow}: {self.n}"
 
 
+SHOWN_TIERS = ("vip", "special_vip", "a", "b", "c", PROBLEM)  # customers.Tier's values, then problem
+
+
 class CustomerCount(models.Model):
-    """Customers of a department per owner (none: the pool) and tier, at the last summary."""
+    """Customers of a department per owner (none: the pool) at the last summary, by the tier they
+    show, and how many of the owner's have no sale during this ownership (R5.8's limit)."""
 
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+")
-    tier = models.CharField(max_length=12)
-    sold = models.BooleanField(default=False)  # a sale during this ownership (R5.8's limit counts the others)
-    n = models.PositiveIntegerField()
+    vip = models.PositiveIntegerField(default=0)
+    special_vip = models.PositiveIntegerField(default=0)
+    a = models.PositiveIntegerField(default=0)
+    b = models.PositiveIntegerField(default=0)
+    c = models.PositiveIntegerField(default=0)
+    problem = models.PositiveIntegerField(default=0)
+    unsold = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"{self.department_id} {self.owner_id} {self.tier}: {self.n}"
+        return f"{self.department_id} {self.owner_id}"
 
 
 class ReleaseCount(models.Model):

@@ -66,9 +66,10 @@ def age_label(key: str) -> str:
 def tiers_chart(counts: selectors.CustomerCounts, form: ReportFilter, scope: selectors.Scope) -> Chart:
     owned: dict[str, int] = {}
     pooled: dict[str, int] = {}
-    for owner_id, tier, _sold, n in counts.rows:
-        target = pooled if owner_id is None else owned
-        target[tier] = target.get(tier, 0) + n
+    for row in counts.rows:
+        target = pooled if row.owner_id is None else owned
+        for tier, n in row.tiers.items():
+            target[tier] = target.get(tier, 0) + n
     labels = _tier_labels()
     owner_q = {"owner": scope.salesperson_id} if scope.salesperson_id else {}
 
@@ -120,17 +121,12 @@ def _query(**params: Any) -> str:
 
 def owners_chart(counts: selectors.CustomerCounts, names: dict[int, str]) -> Chart:
     labels = _tier_labels()
-    column = {key: i for i, (key, _label) in enumerate(labels)}
-    per_owner: dict[int, list[int]] = {}
-    for owner_id, tier, sold, n in counts.rows:
-        if owner_id is None:
-            continue
-        values = per_owner.setdefault(owner_id, [0] * (len(labels) + 2))
-        values[column[tier]] += n
-        values[len(labels)] += n  # total
-        if not sold:
-            values[len(labels) + 1] += n  # without a sale during this ownership (R5.8)
-    head, rest = top_with_others(list(per_owner.items()), key_index=len(labels))
+    per_owner = [
+        (row.owner_id, [*(row.tiers[key] for key, _label in labels), row.total, row.unsold])
+        for row in counts.rows
+        if row.owner_id is not None
+    ]
+    head, rest = top_with_others(per_owner, key_index=len(labels))
     categories = [names.get(pk, "?") for pk, _v in head]
     links = [_url("customers:list", _query(owner=pk)) for pk, _v in head]
     rows = [v for _pk, v in head]
@@ -418,7 +414,7 @@ def team_charts(form: ReportFilter, scope: selectors.Scope) -> list[Chart]:
     visits = selectors.visit_progress(scope)
     sales = selectors.sales_figures(scope, "salesperson")
     by_month, by_person = sales.months, sales.groups
-    people: set[int | None] = {o for o, _t, _s, _n in counts.rows}
+    people: set[int | None] = {row.owner_id for row in counts.rows}
     people |= {o for o, _d, _n in upcoming.rows} | {o for o, _n in missing.rows}
     people |= {pk for pk, _p in visits.rows} | {r.key for r in by_person}
     names = selectors.names_of(people)

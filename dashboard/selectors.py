@@ -56,7 +56,7 @@ from sales.services import commission_for, sales_settings_of
 from service.models import RequestStatus, ServiceRequest
 from service.selectors import overdue_for, requests_visible_to
 
-from .models import CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SalesMonth, SummaryRun
+from .models import SHOWN_TIERS, CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SalesMonth, SummaryRun
 from .summary import RELEASE_NIGHTS, customer_rows, latest_run, missing_note_rows, release_rows
 
 DEFAULT_WEEKS = 12
@@ -104,6 +104,7 @@ class Scope:
     salesperson_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @cached_property
     def today(self) -> date:
@@ -178,8 +179,13 @@ def _person(qs: QuerySet, scope: Scope, field_name: str) -> QuerySet:
 
 
 def _summary(scope: Scope) -> SummaryRun | None:
-    """The nightly summary, if one was taken (before the first one, figures are computed live)."""
-    return latest_run() if reads_team(scope.user) else None
+    """The nightly summary, if one was taken (before the first one, figures are computed live);
+    read once per scope, however many figures use it."""
+    if not reads_team(scope.user):
+        return None
+    if "summary" not in scope.cache:
+        scope.cache["summary"] = latest_run()
+    return scope.cache["summary"]
 
 
 def names_of(ids: set[int | None] | list[int]) -> dict[int, str]:
@@ -199,24 +205,46 @@ def department_names(ids: set[int] | list[int]) -> dict[int, str]:
 
 
 @dataclass
+class OwnerCounts:
+    owner_id: int | None  # None: the pool
+    tiers: dict[str, int]  # shown tier (SHOWN_TIERS) -> customers
+    unsold: int  # without a sale during this ownership (R5.8)
+
+    @property
+    def total(self) -> int:
+        return sum(self.tiers.values())
+
+
+@dataclass
 class CustomerCounts:
-    rows: list[tuple[int | None, str, bool, int]]  # owner (None: the pool), shown tier, sold, n
+    rows: list[OwnerCounts]
     as_of: datetime | None  # the summary's moment; None: live
 
 
 def customer_counts(scope: Scope) -> CustomerCounts:
+    """Customers per owner (and the pool) by the tier they show (R2, R2.3)."""
     if not manages_team(scope.user) or scope.department_ids == []:
         return CustomerCounts([], None)
     run = _summary(scope)
+    totals: dict[int | None, OwnerCounts] = {}
+
+    def add(row: dict) -> None:
+        slot = totals.setdefault(row["owner_id"], OwnerCounts(row["owner_id"], dict.fromkeys(SHOWN_TIERS, 0), 0))
+        for tier in SHOWN_TIERS:
+            slot.tiers[tier] += row[tier]
+        slot.unsold += row["unsold"]
+
     if run is not None:
         qs = _person(_departments(CustomerCount.objects.all(), scope, "department_id"), scope, "owner_id")
-        grouped = qs.order_by().values("owner_id", "tier", "sold").annotate(total=Sum("n"))
-        return CustomerCounts([(r["owner_id"], r["tier"], r["sold"], r["total"]) for r in grouped], run.taken_at)
-    qs = _person(_departments(customers_visible_to(scope.user), scope, "department_id"), scope, "owner_id")
-    totals: Counter = Counter()
-    for r in customer_rows(qs):
-        totals[(r["owner_id"], r["shown"], r["sold_in_ownership"])] += r["n"]
-    return CustomerCounts([(*key, n) for key, n in totals.items()], None)
+        for row in (
+            qs.order_by().values("owner_id").annotate(**{tier: Sum(tier) for tier in SHOWN_TIERS}, unsold=Sum("unsold"))
+        ):
+            add(row)
+    else:
+        qs = _person(_departments(customers_visible_to(scope.user), scope, "department_id"), scope, "owner_id")
+        for row in customer_rows(qs):
+            add(row)
+    return CustomerCounts(list(totals.values()), run.taken_at if run else None)
 
 
 # --- The pool: size and weekly flows ------------------------------------------------------------
@@ -286,8 +314,8 @@ def pool_flows(scope: Scope) -> PoolFlows:
             if r["day"] >= start:
                 per_day[r["day"]][r["flow"]] += r["total"]
         if run is not None:
-            pool = CustomerCount.objects.filter(owner__isnull=True)
-            at_summary = _departments(pool, scope, "department_id").aggregate(total=Sum("n"))["total"] or 0
+            pool = _departments(CustomerCount.objects.filter(owner__isnull=True), scope, "department_id")
+            at_summary = sum(n or 0 for n in pool.aggregate(**{tier: Sum(tier) for tier in SHOWN_TIERS}).values())
             size_now = at_summary + sum(since[str(f)] for f in POOL_INFLOWS) - sum(since[str(f)] for f in POOL_OUTFLOWS)
         else:
             size_now = _departments(pool_visible_to(scope.user), scope, "department_id").count()

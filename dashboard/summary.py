@@ -25,7 +25,16 @@ from ownership.models import MissingReleaseNote, OwnershipEvent
 from ownership.selectors import POOL_FLOW_ACTIONS, next_run_dates, pool_flow_case
 from sales.models import Order
 
-from .models import PROBLEM, CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SalesMonth, SummaryRun
+from .models import (
+    PROBLEM,
+    SHOWN_TIERS,
+    CustomerCount,
+    MissingNoteCount,
+    PoolFlowDay,
+    ReleaseCount,
+    SalesMonth,
+    SummaryRun,
+)
 
 LOCK_KEY = "crm.dashboard.summary"
 RELEASE_NIGHTS = 7
@@ -53,12 +62,15 @@ def flow_rows(events: QuerySet[OwnershipEvent]) -> QuerySet:
 
 
 def customer_rows(customers: QuerySet[Customer]) -> QuerySet:
-    """(department, owner, shown tier, sold during this ownership, n)."""
+    """(department, owner, a count per shown tier, unsold): one row per owner and department."""
     return (
         customers.annotate(shown=shown_tier())
         .order_by()
-        .values("department_id", "owner_id", "shown", "sold_in_ownership")
-        .annotate(n=Count("id"))
+        .values("department_id", "owner_id")
+        .annotate(
+            **{tier: Count("id", filter=Q(shown=tier)) for tier in SHOWN_TIERS},
+            unsold=Count("id", filter=Q(owner__isnull=False, sold_in_ownership=False)),
+        )
     )
 
 
@@ -141,9 +153,8 @@ def summarize(*, now: datetime | None = None, triggered_by: str = "command", reb
                 CustomerCount(
                     department_id=r["department_id"],
                     owner_id=r["owner_id"],
-                    tier=r["shown"],
-                    sold=r["sold_in_ownership"],
-                    n=r["n"],
+                    unsold=r["unsold"],
+                    **{tier: r[tier] for tier in SHOWN_TIERS},
                 )
                 for r in customer_rows(Customer.objects.all())
             ],

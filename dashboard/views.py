@@ -113,7 +113,7 @@ def team(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboard/team.html",
-        {"filter": form, "scope": scope, "charts": charts, "handovers": handovers, "summary": selectors.latest_run()},
+        {"filter": form, "scope": scope, "charts": charts, "handovers": handovers},
     )
 
 

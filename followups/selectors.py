@@ -4,7 +4,8 @@ plans, visits and reports; a manager its department's; admins all."""
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import User
@@ -13,7 +14,7 @@ from customers.models import Customer
 from customers.selectors import customers_visible_to
 from ownership.selectors import pool_visible_to
 
-from .models import Report, ReportStatus, Visit, VisitPlan, VisitPlanCustomer
+from .models import Report, ReportStatus, Visit, VisitPlan
 
 if TYPE_CHECKING:
     from .services import PlanProgress
@@ -247,17 +248,24 @@ def plan_progress_visible_to(
         done = dict(
             in_range.order_by().values("salesperson_id").annotate(n=Count("id")).values_list("salesperson_id", "n")
         )
-        planned_visit = in_range.filter(
-            customer_id=OuterRef("customer_id"), salesperson_id=OuterRef("plan__salesperson_id")
-        )
-        visited = dict(
-            VisitPlanCustomer.objects.filter(plan__in=plans.values("pk"))
-            .filter(Exists(planned_visit))
-            .order_by()
-            .values("plan__salesperson_id")
-            .annotate(n=Count("customer_id"))
-            .values_list("plan__salesperson_id", "n")
-        )
+        # Planned customers with at least one visit of their plan's salesperson in the period: a
+        # join of the period's visits with the plans' customers (an EXISTS per planned customer
+        # probes the visits once per customer: ten times slower for a department). The subquery is
+        # the ORM's own SQL of the plans the user reads; every value is a parameter.
+        plan_sql, plan_params = plans.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                SELECT p.salesperson_id, COUNT(DISTINCT pc.customer_id)
+                FROM followups_visitplancustomer pc
+                JOIN followups_visitplan p ON p.id = pc.plan_id
+                JOIN followups_visit v ON v.customer_id = pc.customer_id AND v.salesperson_id = p.salesperson_id
+                WHERE pc.plan_id IN ({plan_sql}) AND v.visited_at >= %s AND v.visited_at < %s
+                GROUP BY p.salesperson_id
+                """,
+                [*plan_params, start, end],
+            )
+            visited = dict(cursor.fetchall())
     return {
         pk: PlanProgress(
             month=month,

@@ -2,8 +2,8 @@
 
    Each chart is a <div class="chart-box" data-chart="ID-data"> beside a <script type="application/json"
    id="ID-data"> written by Django's json_script (no inline script: the Content-Security-Policy
-   forbids it). The same numbers are in the table under the chart. Clicking a bar opens the list
-   behind it. Tooltips are drawn on the canvas (renderMode "richText"): HTML tooltips would carry
+   forbids it). The same numbers are in the table under the chart, with the links: clicking a bar
+   follows its cell's link to the list behind it. Tooltips are drawn on the canvas (renderMode "richText"): HTML tooltips would carry
    style="" attributes the policy refuses. */
 (function () {
   "use strict";
@@ -98,9 +98,13 @@
     chart.on("finished", function () { box.setAttribute("data-drawn", "true"); });
     chart.setOption(option(spec));
     chart.on("click", function (params) {
-      var s = spec.series[params.seriesIndex] || {};
-      var link = (s.links && s.links[params.dataIndex]) || (spec.links && spec.links[params.dataIndex]);
-      if (link) { window.location.href = link; }
+      // The table under the chart holds the links: its drawn columns are the chart's series.
+      var table = document.querySelector('table[data-chart-table="' + box.id + '"]');
+      var row = table && table.tBodies[0].rows[params.dataIndex];
+      if (!row) { return; }
+      var cell = row.querySelectorAll("td[data-drawn]")[params.seriesIndex];
+      var link = (cell && cell.querySelector("a")) || row.querySelector("th a");
+      if (link) { window.location.href = link.href; }
     });
     drawn.push(chart);
   }
