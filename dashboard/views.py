@@ -98,7 +98,6 @@ def workbench(request: HttpRequest) -> HttpResponse:
             "bench": bench,
             "cards": [{"name": card, "urgent": urgent.get(card, False)} for card in cards],
             "sales_chart": pages.workbench_sales_chart(bench),
-            "charts": [pages.workbench_sales_chart(bench)],
         },
     )
 
