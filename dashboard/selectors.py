@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.models import Department, User
 from crm.dates import add_months, local_today, start_of_local_day
+from crm.sorting import Direction
 from customers.models import Customer, Industry
 from customers.selectors import customers_visible_to
 from followups.models import Report, ReportKind
@@ -619,8 +620,8 @@ def receivables_ageing(scope: Scope) -> list[AgeRow]:
 
 
 RECEIVABLE_SORTS: dict[str, tuple[Any, ...]] = {
-    "sale_date": (F("confirmed_on").asc(), F("id").asc()),
-    "-sale_date": (F("confirmed_on").desc(), F("id").desc()),
+    "confirmed_on": (F("confirmed_on").asc(), F("id").asc()),
+    "-confirmed_on": (F("confirmed_on").desc(), F("id").desc()),
     "due": (F("due").asc(), F("id").asc()),
     "-due": (F("due").desc(), F("id").desc()),
     "amount": (F("amount").asc(), F("id").asc()),
@@ -630,7 +631,15 @@ RECEIVABLE_SORTS: dict[str, tuple[Any, ...]] = {
     "salesperson": (F("salesperson__username").asc(), F("id").asc()),
     "-salesperson": (F("salesperson__username").desc(), F("id").desc()),
 }
-RECEIVABLE_DEFAULT_SORT = "sale_date"  # the oldest first: the most overdue
+RECEIVABLE_DEFAULT_SORT = "confirmed_on"  # the oldest first: the most overdue
+# The sortable columns (crm.sorting) and the direction of a first click.
+RECEIVABLE_COLUMNS: dict[str, Direction] = {
+    "customer": "asc",
+    "salesperson": "asc",
+    "confirmed_on": "asc",
+    "amount": "desc",
+    "due": "desc",
+}
 
 
 def receivables_sorted(scope: Scope, *, age: str = "", sort: str = "") -> QuerySet[Order]:
@@ -688,6 +697,14 @@ COMMISSION_SORTS = {
     "commission": lambda line: (line.commission, str(line.salesperson)),
 }
 COMMISSION_DEFAULT_SORT = "-amount"
+COMMISSION_COLUMNS: dict[str, Direction] = {
+    "salesperson": "asc",
+    "department": "asc",
+    "count": "desc",
+    "amount": "desc",
+    "commission": "desc",
+}
+COMMISSION_ORDERINGS: dict[str, tuple] = {f"{sign}{key}": () for key in COMMISSION_SORTS for sign in ("", "-")}
 
 
 def commission(scope: Scope, *, sort: str = "") -> list[CommissionLine]:

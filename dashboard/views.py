@@ -16,6 +16,7 @@ from accounts.models import User
 from crm.dates import start_of_local_day
 from crm.errors import PermissionDenied
 from crm.pagination import capped_page
+from crm.sorting import ordering_param, sort_links
 from crm.spreadsheets import xlsx_response
 from ownership.selectors import PoolFlow, pool_flow_person_q, pool_movements_visible_to
 from sales.selectors import orders_visible_to
@@ -43,21 +44,6 @@ def _require_reader(user: User) -> None:
 def _filter(request: HttpRequest, **extra: Any) -> tuple[ReportFilter, selectors.Scope | None]:
     form = ReportFilter(request.GET or None, user=request.user, **extra)
     return form, form.scope()
-
-
-def sort_headers(request: HttpRequest, param: str, columns: list[tuple[str, str]], current: str) -> list[dict]:
-    """Column headers that sort the table (a second click reverses), keeping the other filters."""
-    headers = []
-    for key, label in columns:
-        query = request.GET.copy()
-        query.pop("page", None)
-        active = current.lstrip("-") == key
-        descending = current.startswith("-")
-        query[param] = key if active and descending else f"-{key}" if active else key
-        headers.append(
-            {"key": key, "label": label, "url": "?" + query.urlencode(), "active": active, "descending": descending}
-        )
-    return headers
 
 
 # --- The home page --------------------------------------------------------------------------------
@@ -116,26 +102,6 @@ def team(request: HttpRequest) -> HttpResponse:
     )
 
 
-RECEIVABLE_COLUMNS = [
-    ("customer", "Customer"),
-    ("salesperson", "Salesperson"),
-    ("sale_date", "Sale date"),
-    ("amount", "Amount"),
-    ("due", "Outstanding"),
-]
-COMMISSION_COLUMNS = [
-    ("salesperson", "Salesperson"),
-    ("department", "Department"),
-    ("count", "Sales"),
-    ("amount", "Sales amount"),
-    ("commission", "Commission"),
-]
-
-
-def _columns(columns: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(key, _(label)) for key, label in columns]
-
-
 @require_http_methods(GET)
 def finance(request: HttpRequest) -> HttpResponse:
     """Finance's home: payments to confirm, receivables ageing, the month's commission and holds."""
@@ -144,19 +110,17 @@ def finance(request: HttpRequest) -> HttpResponse:
     form, scope = _filter(request)
     context: dict[str, Any] = {"filter": form, "scope": scope}
     if scope is not None:
-        rsort = request.GET.get("rsort") or selectors.RECEIVABLE_DEFAULT_SORT
-        csort = request.GET.get("csort") or selectors.COMMISSION_DEFAULT_SORT
+        ordering = ordering_param(
+            request.GET.get("ordering"), selectors.COMMISSION_ORDERINGS, selectors.COMMISSION_DEFAULT_SORT
+        )
         context.update(
             waiting=selectors.payments_waiting(scope),
-            receivables=list(selectors.receivables_sorted(scope, sort=rsort)[: selectors.LIST_ROWS * 2]),
-            receivable_headers=sort_headers(request, "rsort", _columns(RECEIVABLE_COLUMNS), rsort),
-            commission=selectors.commission(scope, sort=csort),
-            commission_headers=sort_headers(request, "csort", _columns(COMMISSION_COLUMNS), csort),
-            holds=selectors.open_holds(scope),
+            receivables=list(selectors.receivables_sorted(scope)[: selectors.LIST_ROWS * 2]),
+            commission=selectors.commission(scope, sort=ordering),
+            sorts=sort_links(ordering, selectors.COMMISSION_COLUMNS, selectors.COMMISSION_ORDERINGS),
             charts=pages.finance_charts(form, scope),
             query=form.query(),
-            rsort=rsort,
-            csort=csort,
+            ordering=ordering,
         )
     return render(request, "dashboard/finance.html", context)
 
@@ -232,9 +196,7 @@ def _receivables_query(request: HttpRequest) -> tuple[ReportFilter, selectors.Sc
     age = request.GET.get("age") or ""
     if age not in selectors.AGE_KEYS:
         age = ""
-    sort = request.GET.get("sort") or selectors.RECEIVABLE_DEFAULT_SORT
-    if sort not in selectors.RECEIVABLE_SORTS:
-        sort = selectors.RECEIVABLE_DEFAULT_SORT
+    sort = ordering_param(request.GET.get("ordering"), selectors.RECEIVABLE_SORTS, selectors.RECEIVABLE_DEFAULT_SORT)
     return form, scope, age, sort
 
 
@@ -258,9 +220,9 @@ def receivables(request: HttpRequest) -> HttpResponse:
             "page": page,
             "totals": totals,
             "age": age,
-            "hidden": [("age", age), ("sort", request.GET.get("sort") and sort)],
+            "hidden": [("age", age), ("ordering", request.GET.get("ordering") and sort)],
             "ages": [(key, pages.age_label(key)) for key in selectors.AGE_KEYS],
-            "headers": sort_headers(request, "sort", _columns(RECEIVABLE_COLUMNS), sort),
+            "sorts": sort_links(sort, selectors.RECEIVABLE_COLUMNS, selectors.RECEIVABLE_SORTS),
             "export_query": request.GET.urlencode(),
         },
     )
@@ -320,7 +282,10 @@ def commission_export(request: HttpRequest) -> HttpResponse:
     _form, scope = _filter(request)
     if scope is None:
         return finance(request)
-    lines = selectors.commission(scope, sort=request.GET.get("csort") or "")
+    ordering = ordering_param(
+        request.GET.get("ordering"), selectors.COMMISSION_ORDERINGS, selectors.COMMISSION_DEFAULT_SORT
+    )
+    lines = selectors.commission(scope, sort=ordering)
     header = [
         _("Salesperson"),
         _("Department"),

@@ -203,23 +203,29 @@ def test_the_tables_hold_the_charts_numbers(client_for, today, department, owner
     assert sizes["data"] == [4, 7, 6]
 
 
-def test_receivables_sort_and_filter_by_age(client_for, today, owner, finance):
+def test_receivables_and_commission_sort_and_filter(client_for, today, owner, teammate, finance):
     customer = owned_customer(owner, since=TODAY - timedelta(days=200))
     small = record(customer, owner, "1000.00", day=TODAY - timedelta(days=40))
     confirm(small, finance, "100.00", day=TODAY - timedelta(days=40))
     big = record(customer, owner, "9000.00", day=TODAY - timedelta(days=5))
     confirm(big, finance, "100.00", day=TODAY - timedelta(days=5))
+    theirs = owned_customer(teammate, since=TODAY - timedelta(days=30))
+    confirm(record(theirs, teammate, "20000.00", day=TODAY - timedelta(days=3)), finance, day=TODAY - timedelta(days=3))
     client = client_for(finance)
     url = reverse("dashboard:receivables")
     assert [o.pk for o in client.get(url).context["page"].items] == [small.pk, big.pk]  # oldest first
-    assert [o.pk for o in client.get(url + "?sort=-due").context["page"].items] == [big.pk, small.pk]
+    page = client.get(url + "?ordering=-due")
+    assert [o.pk for o in page.context["page"].items] == [big.pk, small.pk]
+    assert page.context["sorts"]["due"].state == "descending" and page.context["sorts"]["due"].value == "due"
+    assert 'aria-sort="descending"' in page.content.decode()
     assert [o.pk for o in client.get(url + "?age=31-60").context["page"].items] == [small.pk]
-    assert [o.pk for o in client.get(url + "?sort=nonsense").context["page"].items] == [small.pk, big.pk]
-    home = client.get("/?rsort=-due&csort=commission")
-    assert [o.pk for o in home.context["receivables"]] == [big.pk, small.pk]
-    headers = {h["key"]: h for h in home.context["receivable_headers"]}
-    assert headers["due"]["active"] and headers["due"]["descending"]
-    assert "rsort=due" in headers["due"]["url"]  # a second click sorts the other way
+    assert [o.pk for o in client.get(url + "?ordering=nonsense").context["page"].items] == [small.pk, big.pk]
+    # The finance home's commission statement: largest sales first, then by any column.
+    home = client.get("/")
+    assert [line.salesperson for line in home.context["commission"]] == [teammate, owner]
+    home = client.get("/?ordering=salesperson")
+    assert [line.salesperson for line in home.context["commission"]] == sorted([owner, teammate], key=str)
+    assert home.context["sorts"]["salesperson"].value == "-salesperson"  # a second click sorts the other way
 
 
 def _xlsx_text(response) -> str:
@@ -263,7 +269,7 @@ def test_exports_escape_formulas_and_follow_the_filters(client_for, today, owner
         client_for(manager).get(reverse("dashboard:receivables_export") + f"?salesperson={teammate.pk}")
     )
     assert [r[0] for r in only_teammate[1:]] == ["厦门蓝海食品有限公司"]
-    commission = _rows(client_for(finance).get(reverse("dashboard:commission_export") + "?csort=salesperson"))
+    commission = _rows(client_for(finance).get(reverse("dashboard:commission_export") + "?ordering=salesperson"))
     assert commission[0][:3] == ["销售人员", "部门", "月份"]
     assert {r[0] for r in commission[1:]} == {str(owner), str(teammate)}
     assert all(r[2] == "2026-11" for r in commission[1:])
