@@ -54,8 +54,8 @@ from sales.selectors import (
     salespeople_for_filters,
 )
 from sales.services import commission_for, sales_settings_of
-from service.models import RequestStatus, ServiceRequest
-from service.selectors import overdue_for, requests_visible_to
+from service.models import ServiceRequest
+from service.selectors import open_requests_of, overdue_for
 
 from .models import SHOWN_TIERS, CustomerCount, MissingNoteCount, PoolFlowDay, ReleaseCount, SalesMonth, SummaryRun
 from .summary import RELEASE_NIGHTS, customer_rows, latest_run, missing_note_rows, release_rows
@@ -467,8 +467,8 @@ def sales_figures(scope: Scope, by: str) -> SalesFigures:
     """Confirmed sales (by sale date, R8.1) of the range per month and per salesperson or
     department.
 
-    Months wholly inside the range come from the nightly summary (`SalesMonth`: the sale dates
-    before the summary's day), corrected by the orders whose sale changed since (confirmed or
+    Months the range covers from their first day come from the nightly summary (`SalesMonth`: the
+    sale dates before the summary's day), corrected by the orders whose sale changed since (confirmed or
     reversed: their sales history says which, and their payments say what their sale date was at
     the summary's moment); the other days (a range's partial months, the days since the summary)
     are read from the orders. Before the first summary, everything is read from the orders."""
@@ -489,8 +489,12 @@ def sales_figures(scope: Scope, by: str) -> SalesFigures:
     mark_day = date.max
     if run is not None:
         mark_day = local_today(run.taken_at)
+        # A month the range covers from its first day up to the summary's last day (or beyond):
+        # the current month too when the range ends today (no sale is dated in the future).
         summarised = {
-            m for m in _month_starts(start, end) if m >= start and add_months(m, 1) - timedelta(days=1) <= end
+            m
+            for m in _month_starts(start, end)
+            if m >= start and min(add_months(m, 1), mark_day) - timedelta(days=1) <= end
         }
     # Live: the days of the range outside the summarised months, and those of the summary's day on.
     live_q = Q()
@@ -745,8 +749,7 @@ def open_requests(scope: Scope) -> list[RequestKindCount]:
 
     if not manages_team(scope.user) or scope.department_ids == []:
         return []
-    qs = requests_visible_to(scope.user).filter(status=RequestStatus.OPEN)
-    qs = _person(_departments(qs, scope, "department_id"), scope, "responsible_id")
+    qs = _person(open_requests_of(user=scope.user, department_ids=scope.department_ids), scope, "responsible_id")
     grouped = qs.order_by().values("kind").annotate(n=Count("id"), late=Count("id", filter=Q(due_on__lt=scope.today)))
     found = {r["kind"]: (r["n"], r["late"]) for r in grouped}
     return [RequestKindCount(kind, *found.get(kind, (0, 0))) for kind in RequestKind.values]

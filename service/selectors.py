@@ -142,3 +142,20 @@ def open_requests_of_customers(*, user: User, customer_ids: list[int]) -> dict[i
         if req.customer_id is not None:
             out.setdefault(req.customer_id, []).append(req)
     return out
+
+
+def open_requests_of(*, user: User, department_ids: list[int] | None) -> QuerySet[ServiceRequest]:
+    """The open requests logged in these departments (None: all), for the team figures of a manager
+    of them or an admin: the part of what they see (`requests_visible_to`) that is their
+    department's, without its conditions on helpers and customers' owners."""
+    if not user.is_authenticated or not user.is_active:
+        return ServiceRequest.objects.none()
+    qs = ServiceRequest.objects.filter(status=RequestStatus.OPEN)
+    if user.is_admin_role:
+        return qs if department_ids is None else qs.filter(department_id__in=department_ids)
+    if user.is_manager and user.department_id:
+        mine = (
+            [user.department_id] if department_ids is None else [d for d in department_ids if d == user.department_id]
+        )
+        return qs.filter(department_id__in=mine)
+    return qs.none()
