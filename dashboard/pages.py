@@ -406,6 +406,36 @@ def service_chart(rows: list[selectors.RequestKindCount]) -> Chart:
     )
 
 
+def handovers_chart(rows: list[selectors.OpenHandover]) -> Chart:
+    """R7: each open handover, its items done and still to do; the oldest first."""
+    head = rows[:TOP]
+    rest = rows[TOP:]
+    categories = [f"{r.handover.leaver} · {r.handover.get_kind_display()}" for r in head]
+    links = [_url("handovers:detail", "", r.handover.pk) for r in head]
+    done = [r.done for r in head]
+    left = [r.items - r.done for r in head]
+    if rest:
+        categories.append(_others())
+        links.append(_url("handovers:list"))
+        done.append(sum(r.done for r in rest))
+        left.append(sum(r.items - r.done for r in rest))
+    return Chart(
+        id="chart-handovers",
+        title=_("Open handovers"),
+        kind="hbar",
+        category_label=_("Handover"),
+        categories=categories,
+        series=[
+            Series(_("Items done"), done, stack="n", links=links),
+            Series(_("Items to do"), left, stack="n", links=links),
+        ],
+        links=links,
+        list_url=_url("handovers:list"),
+        list_label=_("Handovers"),
+        totals=True,
+    )
+
+
 def team_charts(form: ReportFilter, scope: selectors.Scope) -> list[Chart]:
     counts = selectors.customer_counts(scope)
     flows = selectors.pool_flows(scope)
@@ -429,6 +459,7 @@ def team_charts(form: ReportFilter, scope: selectors.Scope) -> list[Chart]:
         sales_people_chart(by_person, names, form, scope),
         ageing_chart(selectors.receivables_ageing(scope), form),
         service_chart(selectors.open_requests(scope)),
+        handovers_chart(selectors.open_handovers(scope)),
     ]
 
 

@@ -26,6 +26,9 @@ from customers.selectors import customers_visible_to
 from followups.models import Report, ReportKind
 from followups.selectors import plan_progress_visible_to, reports_visible_to
 from followups.services import PlanProgress
+from handovers.models import Handover
+from handovers.models import State as HandoverState
+from handovers.selectors import handovers_visible_to, progress_of
 from notifications.models import Notification
 from notifications.selectors import notifications_for
 from ownership.models import OwnershipEvent
@@ -758,14 +761,23 @@ def open_requests(scope: Scope) -> list[RequestKindCount]:
 # --- Open handovers (R7) -------------------------------------------------------------------------
 
 
-def open_handovers(scope: Scope) -> Any:
-    """HOOK (issue 13): open handovers, once the handovers app (floor 5) lands with
-    `handovers.selectors.handovers_visible_to(user)`. Until then the dashboard has no such section."""
-    try:
-        from handovers import selectors as handover_selectors  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return handover_selectors.handovers_visible_to(scope.user)
+@dataclass
+class OpenHandover:
+    handover: Handover
+    items: int
+    done: int  # confirmed by their receiver, or sent to the pool
+
+
+def open_handovers(scope: Scope) -> list[OpenHandover]:
+    """R7.1, R7.2: the open handovers of the scope (narrowed: those of one leaver), oldest first,
+    with their items and how many are done. Two queries."""
+    if not manages_team(scope.user) or scope.department_ids == []:
+        return []
+    qs = handovers_visible_to(scope.user).filter(state=HandoverState.OPEN)
+    qs = _person(_departments(qs, scope, "department_id"), scope, "leaver_id")
+    handovers = list(qs.select_related("leaver").order_by("opened_at", "id"))
+    progress = progress_of(handovers)
+    return [OpenHandover(h, progress[h.pk].total, progress[h.pk].done) for h in handovers]
 
 
 # --- The salesperson's workbench ---------------------------------------------------------------

@@ -94,11 +94,10 @@ def team(request: HttpRequest) -> HttpResponse:
     _require_team(user)
     form, scope = _filter(request)
     charts = pages.team_charts(form, scope) if scope else []
-    handovers = selectors.open_handovers(scope) if scope else None
     return render(
         request,
         "dashboard/team.html",
-        {"filter": form, "scope": scope, "charts": charts, "handovers": handovers},
+        {"filter": form, "scope": scope, "charts": charts},
     )
 
 

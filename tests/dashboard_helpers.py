@@ -164,5 +164,15 @@ def build_recent(*, department, owner, teammate, manager, finance) -> Week:
         customer=soon,
         now=timezone.now() - timedelta(days=5),
     )
+    # An open transfer of the teammate's customer to the owner, one item of two confirmed (R7.2).
+    from handovers import services as handovers
+
+    other = owned_customer(teammate, since=today - timedelta(days=15), name="厦门海纳物流有限公司")
+    transfer = handovers.handover_open(
+        kind="transfer", leaver=teammate, manager=manager, reason="position", customer_ids=[theirs.pk, other.pk]
+    )
+    first = transfer.items.order_by("customer_id").first()
+    handovers.handover_send(handover=transfer, manager=manager, item_ids=[first.pk], receiver=owner)
+    handovers.handover_confirm(handover=transfer, user=owner)
     summarize(triggered_by="test")  # as this morning's nightly run would have
     return week

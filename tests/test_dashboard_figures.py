@@ -469,3 +469,26 @@ def test_sales_from_the_summary_corrected_by_later_changes_equal_the_live_figure
     assert partial == expected
     SummaryRun.objects.all().delete()
     assert figures() == expected and figures(date_from=date(2026, 9, 15), date_to=date(2026, 11, 30)) == expected
+
+
+# --- Open handovers (R7) -----------------------------------------------------------------------------
+
+
+def test_open_handovers_with_their_progress(today, department, other_department, owner, teammate, outsider, manager):
+    from handovers import services as handovers
+
+    from .factories import UserFactory
+    from .handover_helpers import items_of, open_transfer
+
+    mine = [owned_customer(owner, since=date(2026, 10, 1)) for _ in range(3)]
+    transfer = open_transfer(owner, manager, mine, day=date(2026, 11, 20))
+    first = items_of(transfer)[0]
+    handovers.handover_send(handover=transfer, manager=manager, item_ids=[first.pk], receiver=teammate, now=sh(21, 9))
+    handovers.handover_confirm(handover=transfer, user=teammate, now=sh(21, 10))
+    other_manager = UserFactory(role="manager", department=other_department)
+    open_transfer(outsider, other_manager, [owned_customer(outsider, since=date(2026, 10, 1))], day=date(2026, 11, 20))
+
+    rows = selectors.open_handovers(scope(manager))
+    assert [(r.handover.pk, r.items, r.done) for r in rows] == [(transfer.pk, 3, 1)]
+    assert selectors.open_handovers(scope(manager, salesperson=teammate)) == []  # it leaves nothing
+    assert selectors.open_handovers(scope(owner)) == []  # a salesperson reads no team figures

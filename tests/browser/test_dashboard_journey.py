@@ -29,6 +29,7 @@ CHARTS = {
         "chart-sales-people",
         "chart-ageing",
         "chart-service",
+        "chart-handovers",
     ],
     "finance": ["chart-ageing", "chart-sales-months", "chart-sales-departments"],
 }
