@@ -317,6 +317,7 @@ class PoolFlow(TextChoices):
     HANDOVER = "handover", _("Handed over to the pool")
     IMPORTED = "imported", _("Imported")
     REGISTERED = "registered", _("Registered into the pool")
+    SALE_REVERSED = "sale_reversed", _("First order reversed")
     CLAIMED = "claimed", _("Claimed")
     ASSIGNED = "assigned", _("Assigned by a manager")
     FIRST_ORDER = "first_order", _("First order from the pool")
@@ -329,6 +330,7 @@ POOL_INFLOWS = (
     PoolFlow.HANDOVER,
     PoolFlow.IMPORTED,
     PoolFlow.REGISTERED,
+    PoolFlow.SALE_REVERSED,
 )
 POOL_OUTFLOWS = (PoolFlow.CLAIMED, PoolFlow.ASSIGNED, PoolFlow.FIRST_ORDER)
 
@@ -343,6 +345,8 @@ POOL_FLOW_Q: dict[str, Q] = {
     PoolFlow.PROBLEM: Q(action=Action.PROBLEM, from_owner__isnull=False),
     PoolFlow.IMPORTED: Q(action=Action.REGISTERED, reason=ReleaseReason.IMPORTED),
     PoolFlow.REGISTERED: Q(action=Action.REGISTERED, reason=ReleaseReason.REGISTERED, to_owner__isnull=True),
+    # A reversed first sale (R8.2) with no earlier ownership to restore returns the customer to the pool.
+    PoolFlow.SALE_REVERSED: Q(action=Action.SALE_REVERSED, to_owner__isnull=True, from_owner__isnull=False),
     PoolFlow.CLAIMED: Q(action=Action.CLAIMED),
     PoolFlow.ASSIGNED: Q(action__in=[Action.ASSIGNED, Action.RELATIONSHIP], from_owner__isnull=True),
     PoolFlow.FIRST_ORDER: Q(action=Action.FIRST_ORDER, from_owner__isnull=True),
@@ -356,6 +360,7 @@ POOL_FLOW_ACTIONS = (
     Action.ASSIGNED,
     Action.RELATIONSHIP,
     Action.FIRST_ORDER,
+    Action.SALE_REVERSED,
 )
 
 
@@ -368,7 +373,7 @@ def pool_flow_person_q(salesperson_id: int) -> Q:
     """The movements one salesperson made or caused: customers it lost or released, claimed or was
     given, or imported or registered into the pool."""
     return (
-        Q(action__in=[Action.RELEASED, Action.PROBLEM], from_owner_id=salesperson_id)
+        Q(action__in=[Action.RELEASED, Action.PROBLEM, Action.SALE_REVERSED], from_owner_id=salesperson_id)
         | Q(
             action__in=[Action.CLAIMED, Action.ASSIGNED, Action.RELATIONSHIP, Action.FIRST_ORDER],
             to_owner_id=salesperson_id,

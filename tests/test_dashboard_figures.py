@@ -492,3 +492,35 @@ def test_open_handovers_with_their_progress(today, department, other_department,
     assert [(r.handover.pk, r.items, r.done) for r in rows] == [(transfer.pk, 3, 1)]
     assert selectors.open_handovers(scope(manager, salesperson=teammate)) == []  # it leaves nothing
     assert selectors.open_handovers(scope(owner)) == []  # a salesperson reads no team figures
+
+
+def test_a_first_order_from_the_pool_and_its_reversal_move_the_pool(today, department, owner, manager, finance):
+    """R5.3 and R8.2: an order recorded while owned is confirmed after its customer went back to the
+    pool (the first order takes it out again), then reversed with no earlier ownership to restore
+    (it returns to the pool): four movements, and the pool's size follows them."""
+    from ownership import services as ownership
+
+    customer = pool_customer(department, released_on=date(2026, 1, 5))
+    ownership.customer_claim(customer=customer, user=owner, now=sh(16, 9))
+    order = record(customer, owner, "6000.00", day=date(2026, 11, 16))
+    ownership.release_note_write(
+        customer=customer,
+        user=owner,
+        situation="暂停",
+        contact_details="王经理",
+        communication_level="报价",
+        now=sh(16, 11),
+    )
+    ownership.customer_release(customer=customer, user=owner, now=sh(16, 12))
+    payment = confirm(order, finance, day=date(2026, 11, 17)).payment
+    sales.payment_reverse(payment=payment, user=finance, reason="退票", now=sh(18, 9))
+    customer.refresh_from_db()
+    assert customer.owner_id is None and customer.release_reason == "sale_reversed"
+
+    week = selectors.pool_flows(scope(manager, date_from=date(2026, 11, 16), date_to=date(2026, 11, 22))).weeks[0]
+    assert week.counts == {"claimed": 1, "hand": 1, "first_order": 1, "sale_reversed": 1}
+    assert week.size_end == 1
+    mine = selectors.pool_flows(
+        scope(manager, salesperson=owner, date_from=date(2026, 11, 16), date_to=date(2026, 11, 22))
+    ).weeks[0]
+    assert mine.counts == {"claimed": 1, "hand": 1, "first_order": 1, "sale_reversed": 1}

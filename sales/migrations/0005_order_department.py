@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0003_admin_role_views_audit_records"),
         ("customers", "0009_document_notified_owner"),
-        ("sales", "0003_plain_words_without_rule_ids"),
+        ("sales", "0004_first_sale_reversed_label"),
     ]
 
     operations = [
