@@ -86,6 +86,12 @@ class Order(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.customer_id}"
 
+    def save(self, *args, **kwargs):
+        if self.department_id is None and self.customer_id is not None:
+            # Always the customer's (customers never change department).
+            self.department_id = Customer.objects.values_list("department_id", flat=True).get(pk=self.customer_id)
+        super().save(*args, **kwargs)
+
     @property
     def outstanding(self) -> Decimal:
         return self.amount - self.paid_amount

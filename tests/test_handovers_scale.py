@@ -42,6 +42,7 @@ def _book(leaver, n: int) -> list[Customer]:
     Order.objects.bulk_create(
         Order(
             customer=c,
+            department_id=c.department_id,  # bulk_create skips Order.save(), which copies it
             salesperson=leaver,
             amount=Decimal("1000.00"),
             paid_amount=Decimal("400.00"),
