@@ -688,12 +688,15 @@ def _lock_report(report: InfoReport) -> InfoReport:
 
 
 def report_update(*, report: InfoReport, user: User, data: dict[str, Any], now: datetime | None = None) -> InfoReport:
+    """Change the title, category and texts given in `data`; a field left out keeps its value (a
+    partial update never erases what it was not given)."""
     now = now or timezone.now()
-    fields = _clean_report_data(data)
     with transaction.atomic():
         report = _lock_report(report)
         if not can_edit_report(user, report):
             raise PermissionDenied(_("Only the author and the managers change a draft report."))
+        current = {k: getattr(report, k) for k in ("title", "category", *REPORT_TEXT_FIELDS)}
+        fields = _clean_report_data({**current, **{k: v for k, v in data.items() if k in current}})
         for k, v in fields.items():
             setattr(report, k, v)
         report.updated_at = now

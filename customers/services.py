@@ -281,17 +281,22 @@ def _require_edit(user: User, customer: Customer) -> None:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, user: User, data: dict[str, Any]) -> Customer:
+    """Change the fields given in `data` (the file's own fields, CUSTOMER_FIELDS); a field left out
+    keeps its value: a partial update never erases what it was not given (an empty credit code
+    given explicitly clears it)."""
     customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
     _require_edit(user, customer)
-    new_code = clean_credit_code(data.get("credit_code"))
+    given = [k for k in CUSTOMER_FIELDS if k in data]
+    new_code = clean_credit_code(data["credit_code"]) if "credit_code" in data else customer.credit_code
     dup = customer_find_duplicate(name=data.get("name", customer.name), credit_code=new_code, exclude_pk=customer.pk)
     if dup and dup.matched_on != "phone":
         raise DuplicateCustomer(dup)
-    for k in CUSTOMER_FIELDS:
-        if k in data:
-            setattr(customer, k, data[k])
+    for k in given:
+        setattr(customer, k, data[k])
     customer.credit_code = new_code
-    customer.save()
+    # Only what was given (and the name's derived keys): the ownership columns are not this
+    # service's to write, even with their current values.
+    customer.save(update_fields=[*given, "name_key", "name_near_key", "updated_at"])
     return customer
 
 
