@@ -257,21 +257,27 @@ def tiers_recompute_nightly(*, as_of: date, now: datetime, dry_run: bool = False
     """R2.1, a step of the nightly job: recompute only the customers whose window content changed
     since the department's last run (sales that left the window between the two runs' window
     starts, so missed nights are caught up and a second run the same day finds nothing), plus
-    customers whose long-term flag no longer matches their VIP / Special VIP tier."""
+    customers whose long-term flag no longer matches their VIP / Special VIP tier.
+
+    Tiers are never computed as of a day before the run's own day or before the department's last
+    applied window: a catch-up run for a missed night (`--as-of` an earlier day) would otherwise
+    drop the sales confirmed since that day, or bring back sales that have left the window, and
+    the later nights would not look at those customers again."""
     changed = 0
     saved = {s.department_id: s for s in SalesSettings.objects.all()}
+    run_day = max(as_of, local_today(now))
     for dept_id in Department.objects.order_by("pk").values_list("pk", flat=True):
         settings = saved.get(dept_id) or SalesSettings(department_id=dept_id)
-        start = window_start(as_of, settings.window_months)
-        orders = Order.objects.filter(customer__department_id=dept_id, confirmed_on__isnull=False)
         last = settings.window_applied_on
+        day = max(run_day, last) if last else run_day
+        start = window_start(day, settings.window_months)
+        orders = Order.objects.filter(customer__department_id=dept_id, confirmed_on__isnull=False)
         if last is None:
             moved = orders.filter(confirmed_on__lte=start)
-        elif last == as_of:
+        elif last == day:
             moved = orders.none()
         else:
-            low, high = sorted((window_start(last, settings.window_months), start))
-            moved = orders.filter(confirmed_on__gt=low, confirmed_on__lte=high)
+            moved = orders.filter(confirmed_on__gt=window_start(last, settings.window_months), confirmed_on__lte=start)
         window_ids = set(moved.order_by().values_list("customer_id", flat=True).distinct())
         flag_ids = set(
             Customer.objects.filter(department_id=dept_id)
@@ -282,14 +288,14 @@ def tiers_recompute_nightly(*, as_of: date, now: datetime, dry_run: bool = False
         changed += _recompute_many(
             window_ids | flag_ids,
             settings=settings,
-            as_of=as_of,
+            as_of=day,
             now=now,
             cause=TierCause.WINDOW,
             causes=causes,
             dry_run=dry_run,
         )
-        if not dry_run and (last is None or as_of > last):
-            SalesSettings.objects.update_or_create(department_id=dept_id, defaults={"window_applied_on": as_of})
+        if not dry_run and (last is None or day > last):
+            SalesSettings.objects.update_or_create(department_id=dept_id, defaults={"window_applied_on": day})
     return changed
 
 
