@@ -277,6 +277,7 @@ class SaleEffect:
     previous_owner: User | None
     owner_blocked: bool  # first order, but its salesperson cannot own customers: the owner stays
     deadline: date | None  # the owner's deadline after the sale
+    in_handover: bool = False  # blocked because a handover holds the customer (R7), not by the salesperson
 
 
 def sale_effect(*, customer: Customer, salesperson: User, day: date) -> SaleEffect:
@@ -294,7 +295,7 @@ def sale_effect(*, customer: Customer, salesperson: User, day: date) -> SaleEffe
         last = max(customer.last_sale_on or day, day)
         moved = compute_deadline(owned_since=customer.owned_since or day, sold_in_ownership=True, last_sale_on=last)
         deadline = max(moved, customer.deadline or moved)
-    return SaleEffect(first, None, customer.owner, first, deadline)
+    return SaleEffect(first, None, customer.owner, first, deadline, in_handover=first and held)
 
 
 def days_left(customer: Customer, *, today: date | None = None) -> int | None:
