@@ -1026,6 +1026,10 @@ def _restored_ownership(
     if previous.pk == customer.owner_id:
         return target, _("%(who)s keeps it on its earlier basis (%(basis)s); deadline %(deadline)s.") % values
     settings = pool_settings_for(customer.department_id)
+    # The previous owner's row is locked (after the customer's, never plainly) before its limit is
+    # counted, as a claim does: a claim of the same salesperson at this moment is waited for, so
+    # the two cannot both pass the limit (R5.8); a resignation completing now is waited for too.
+    _active_under_lock(previous)
     if not (previous.is_active and previous.is_salesperson and previous.department_id == customer.department_id):
         why = _("the previous owner %(who)s can no longer own customers") % values
     elif target["deadline"] < today:
