@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -964,8 +964,12 @@ def customer_reverse_sale(
             }
         else:
             target, summary = _restored_ownership(current, before, last=last, today=today)
-        old = (current.owner_id, current.owner_basis, current.owned_since)
         owner = target["owner"]
+        if current.handover_ref is not None and (owner is None or owner.pk != current.owner_id):
+            return _reversal_in_handover(
+                current, before=before, summary=summary, last=last, actor=actor, reason=reason, now=now
+            )
+        old = (current.owner_id, current.owner_basis, current.owned_since)
         if owner is None:
             _release(current, reason=ReleaseReason.SALE_REVERSED, now=now, last_sale_on=last)
         else:
@@ -994,6 +998,57 @@ def customer_reverse_sale(
             overdue = owner is not None and target["deadline"] < today
             _tell_sale_reversed(current, loser=current.owner, owner=owner, summary=summary, managers=overdue, now=now)
         return ReversalOutcome(True, changed, owner, first, summary)
+
+
+def _reversal_in_handover(
+    current: Customer,
+    *,
+    before: dict[str, Any],
+    summary: str,
+    last: date | None,
+    actor: User,
+    reason: str,
+    now: datetime,
+) -> ReversalOutcome:
+    """R8.2 meets R7: the reversed first sale would give the customer to someone else (its previous
+    owner, the salesperson of the next sale) or to the pool, but an open handover holds it and only
+    the handover moves a held customer. Its holder keeps it until the handover decides, with the
+    clock of the sales that remain; the history says what the reversal would have done (marked by
+    reason "first order reversed" on a row that keeps the owner) and the managers are told. If the
+    handover is cancelled instead, the customer returns to the pool (customers_leave_handover)."""
+    holder = current.owner
+    customer_set_sale_clock(customer=current, last_sale_on=last, now=now)
+    current.refresh_from_db()
+    held = _("%(owner)s keeps it in the handover until the handover decides. Without the handover: %(summary)s") % {
+        "owner": holder,
+        "summary": summary,
+    }
+    _event(
+        current,
+        action=Action.SALE_REVERSED,
+        from_owner=holder,
+        to_owner=holder,
+        basis=current.owner_basis,
+        reason=ReleaseReason.SALE_REVERSED,
+        actor=actor,
+        deadline=current.deadline,
+        note=f"{reason}\n{held}",
+        replaced_ownership=before,
+        at=now,
+    )
+    text = _(
+        "Finance reversed the first confirmed sale of %(name)s while a handover holds it. %(held)s Send it "
+        "there in the handover; if the handover is cancelled, the customer returns to the pool."
+    ) % {"name": current.name, "held": held}
+    recipients = {holder.pk} if holder is not None else set()
+    recipients |= set(
+        User.objects.filter(is_active=True, department_id=current.department_id, groups__name=roles.MANAGER)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    url = reverse("customers:detail", args=[current.pk])
+    notify_many(messages=[Message(pk, "sale_reversed", text, url) for pk in sorted(recipients)], now=now)
+    return ReversalOutcome(True, True, holder, None, held)
 
 
 def _restored_ownership(
@@ -1216,7 +1271,12 @@ def customers_leave_handover(
     *, handover_ref: int, manager: User, note: str, customer_ids: list[int] | None = None, now: datetime | None = None
 ) -> int:
     """A cancelled handover gives its customers back as they were: same owner, same deadline (a
-    deadline that passed meanwhile applies at the next nightly run). One history row each."""
+    deadline that passed meanwhile applies at the next nightly run). One history row each.
+
+    What the handover held back and nobody decided then applies: a customer that became a problem
+    customer meanwhile (bad credit, R5.5) returns to the pool, flagged; one whose first sale was
+    reversed meanwhile and would have gone to someone else or the pool (R8.2) returns to the pool,
+    reason "first order reversed", the managers told. One more history row each."""
     now = now or timezone.now()
     with transaction.atomic():
         qs = Customer.objects.filter(handover_ref=handover_ref)
@@ -1245,7 +1305,86 @@ def customers_leave_handover(
             ],
             batch_size=1000,
         )
+        _apply_what_the_handover_held_back(locked, manager=manager, now=now)
     return len(locked)
+
+
+def _apply_what_the_handover_held_back(customers: list[Customer], *, manager: User, now: datetime) -> None:
+    """R5.5 and R8.2 after a cancelled handover (see customers_leave_handover). A held customer's
+    pending effect is recognised in its history since it entered the handover: a problem mark that
+    kept the owner (the last problem row, not cleared since), or a reversal row that kept the owner
+    with reason "first order reversed" (the last first-order row, no first order since). Two
+    queries whatever the number of customers; the few it finds are released one by one."""
+    by_id = {c.pk: c for c in customers if c.owner_id is not None}
+    if not by_id:
+        return
+    opened = dict(
+        OwnershipEvent.objects.filter(customer_id__in=list(by_id), action=Action.HANDOVER_OPENED)
+        .order_by()
+        .values("customer_id")
+        .annotate(m=Max("id"))
+        .values_list("customer_id", "m")
+    )
+    last_problem: dict[int, OwnershipEvent] = {}
+    last_first_order: dict[int, OwnershipEvent] = {}
+    for event in OwnershipEvent.objects.filter(
+        customer_id__in=list(opened),
+        action__in=[Action.PROBLEM, Action.PROBLEM_CLEARED, Action.FIRST_ORDER, Action.SALE_REVERSED],
+    ).order_by("id"):
+        if event.id < opened[event.customer_id]:
+            continue
+        if event.action in (Action.PROBLEM, Action.PROBLEM_CLEARED):
+            last_problem[event.customer_id] = event
+        else:
+            last_first_order[event.customer_id] = event
+    for pk, c in by_id.items():
+        problem = last_problem.get(pk)
+        reversal = last_first_order.get(pk)
+        held_problem = problem is not None and problem.action == Action.PROBLEM and problem.to_owner_id == c.owner_id
+        held_reversal = (
+            reversal is not None
+            and reversal.action == Action.SALE_REVERSED
+            and reversal.reason == ReleaseReason.SALE_REVERSED
+            and reversal.to_owner_id == c.owner_id
+            and c.owner_basis == Basis.FIRST_ORDER
+        )
+        if not ((c.is_problem and held_problem) or held_reversal):
+            continue
+        owner = c.owner
+        if c.is_problem and held_problem and problem is not None:
+            _release(c, reason=ReleaseReason.PROBLEM, now=now)
+            _event(
+                c,
+                action=Action.PROBLEM,
+                from_owner=owner,
+                reason=ReleaseReason.PROBLEM,
+                actor=manager,
+                rule=problem.rule,
+                note=problem.note,
+                at=now,
+            )
+            notify(
+                recipient=owner,
+                kind="released",
+                text=_("%(name)s was marked as a problem customer and returned to the pool: %(reason)s")
+                % {"name": c.name, "reason": problem.note},
+                now=now,
+            )
+        else:
+            _release(c, reason=ReleaseReason.SALE_REVERSED, now=now)
+            summary = _(
+                "The handover was cancelled: the reversed first sale applies and the customer returns to the pool."
+            )
+            _event(
+                c,
+                action=Action.SALE_REVERSED,
+                from_owner=owner,
+                reason=ReleaseReason.SALE_REVERSED,
+                actor=manager,
+                note=summary,
+                at=now,
+            )
+            _tell_sale_reversed(c, loser=owner, owner=None, summary=summary, managers=True, now=now)
 
 
 def customers_hand_over(

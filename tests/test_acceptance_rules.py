@@ -60,7 +60,11 @@ def claim(customer, user, day: date) -> Customer:
 
 def release(customer, user, day: date) -> Customer:
     ownership.release_note_write(
-        customer=customer, user=user, situation="在谈年度框架", contact_details="采购王经理", communication_level="已报价"
+        customer=customer,
+        user=user,
+        situation="在谈年度框架",
+        contact_details="采购王经理",
+        communication_level="已报价",
     )
     ownership.customer_release(customer=reload(customer), user=user, now=at(day, 10))
     return reload(customer)
@@ -119,7 +123,7 @@ def told(user, kind: str, *words: str) -> bool:
 
 
 def test_r8_2_r7_a_reversal_during_a_handover_leaves_the_customer_in_it_and_the_handover_completes(
-    owner, teammate, manager, finance, department, receiver
+    client_for, owner, teammate, manager, finance, department, receiver, english
 ):
     """R5.3 took the customer from the teammate (claimed 20 Feb) for the owner on 2 Mar; the owner's
     transfer holds it from 5 Mar; finance reverses the sale on 10 Mar. Had the sale never been
@@ -135,6 +139,9 @@ def test_r8_2_r7_a_reversal_during_a_handover_leaves_the_customer_in_it_and_the_
     assert (c.owner, c.handover_ref, c.last_sale_on, c.sold_in_ownership) == (owner, h.pk, None, False)
     assert told(manager, "sale_reversed", c.name, str(teammate))
     assert chain_is_continuous(c)
+    # The customer page's history shows the first order and its reversal (R8.2 "the history shows both").
+    page = client_for(manager).get(reverse("customers:detail", args=[c.pk]))
+    assert page.status_code == 200 and "keeps it in the handover" in page.content.decode()
 
     handovers.handover_confirm(handover=h, user=receiver, now=at(date(2026, 3, 11)))
     handovers.handover_complete(handover=h, manager=manager, now=at(date(2026, 3, 12), 16))
@@ -205,9 +212,7 @@ def test_r8_2_r7_a_reversal_after_the_customer_was_handed_over(owner, manager, f
     assert chain_is_continuous(c)
 
 
-def test_r8_2_r5_8_a_reversal_after_a_handover_to_the_pool_and_a_claim(
-    owner, teammate, manager, finance, department
-):
+def test_r8_2_r5_8_a_reversal_after_a_handover_to_the_pool_and_a_claim(owner, teammate, manager, finance, department):
     """The owner's first order (10 Mar), its transfer sends the customer to the pool (15 Mar), the
     teammate claims it (16 Mar: 10 Jun, the sale's clock, is later than 16 May). Reversed on 20 Mar:
     the teammate keeps it with 16 May; the owner's cool-off from the handover still runs."""
@@ -287,9 +292,7 @@ def test_r2_3_r7_credit_lifted_during_the_handover_leaves_nothing_to_do_at_cance
     assert chain_is_continuous(c)
 
 
-def test_r5_5_r7_a_problem_customer_the_handover_sends_to_the_pool_is_flagged_there(
-    owner, teammate, manager, finance
-):
+def test_r5_5_r7_a_problem_customer_the_handover_sends_to_the_pool_is_flagged_there(owner, teammate, manager, finance):
     c = owned_customer(owner, since=date(2026, 2, 1))
     h = open_transfer(owner, manager, [c], day=date(2026, 3, 1))
     set_credit(c, finance, CreditStatus.BAD, date(2026, 3, 10))
@@ -398,9 +401,7 @@ def test_r5_3_r7_the_leavers_own_first_order_during_its_resignation_carries_its_
 # --- The nightly job across a handover ------------------------------------------------------------
 
 
-def test_nightly_r5_2_r7_a_catch_up_run_after_completion_releases_nothing_of_the_receivers(
-    owner, manager, receiver
-):
+def test_nightly_r5_2_r7_a_catch_up_run_after_completion_releases_nothing_of_the_receivers(owner, manager, receiver):
     """Deadline 1 May; the transfer holds it from 28 Apr; nights from 29 Apr are missed; the handover
     completes on 5 May (the receiver's deadline: 5 Jul). Catch-up runs as of 3 May and 10 May, run
     on 10 May, release nothing: the receiver's clock is its own."""
@@ -535,7 +536,9 @@ def test_r8_3_r7_2_the_commission_stays_on_hold_while_any_handover_is_open(owner
     b = owned_customer(owner, since=date(2026, 2, 1))
     first = open_transfer(owner, manager, [a], day=date(2026, 3, 1), receiver=receiver)
     second = open_transfer(owner, manager, [b], day=date(2026, 3, 2), reason="customer_request", receiver=receiver)
-    manager_hold = sales.commission_hold_set(salesperson=owner, user=manager, reason="账目核对", now=at(date(2026, 3, 3)))
+    manager_hold = sales.commission_hold_set(
+        salesperson=owner, user=manager, reason="账目核对", now=at(date(2026, 3, 3))
+    )
     line = next(x for x in commission_statement(user=finance, month=date(2026, 3, 1)) if x.salesperson == owner)
     assert len(line.holds) == 3 and all(h.progress for h in line.holds if h.pk != manager_hold.pk)
 
