@@ -4,13 +4,16 @@ Nothing here is ever deleted: history rows (ownership, sales, service, downloads
 and departments, and the role groups carry the CRM's permissions. A person who leaves is
 deactivated. An admin cannot take its own rights away either (active, staff, superuser, groups)."""
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import UserChangeForm
 from django.contrib.auth.models import Group
 
 from . import roles
 from .models import Department, User
+from .services import deactivation_refusals
 
 # What an admin may not change on its own account.
 OWN_RIGHTS = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
@@ -24,8 +27,21 @@ class DepartmentAdmin(admin.ModelAdmin):
         return False
 
 
+class CrmUserChangeForm(UserChangeForm):
+    def clean_is_active(self) -> bool:
+        active = bool(self.cleaned_data.get("is_active"))
+        if self.instance.pk and self.instance.is_active and not active:
+            # R7.1: a salesperson who leaves hands its customers over (a resignation handover,
+            # which deactivates the account when it is complete); a deactivated account owns nothing.
+            refusals = deactivation_refusals(self.instance)
+            if refusals:
+                raise forms.ValidationError(refusals)
+        return active
+
+
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
+    form = CrmUserChangeForm
     fieldsets = (
         *BaseUserAdmin.fieldsets,
         ("CRM", {"fields": ("department", "display_name", "is_probation")}),

@@ -14,6 +14,21 @@ from crm.errors import DomainError, PermissionDenied
 
 from .models import User
 
+# Why an account may not be deactivated by hand (the Django admin's "active" box), registered by
+# higher apps in their AppConfig.ready(): fn(user) -> the refusal, or "" (ownership: a deactivated
+# account owns nothing, R7.1). Accounts (floor 1) imports none of them.
+DeactivationCheck = Callable[[User], str]
+_deactivation_checks: dict[str, DeactivationCheck] = {}
+
+
+def register_deactivation_check(name: str, fn: DeactivationCheck) -> None:
+    _deactivation_checks[name] = fn
+
+
+def deactivation_refusals(user: User) -> list[str]:
+    """What stands in the way of deactivating `user` outside a resignation handover."""
+    return [text for fn in _deactivation_checks.values() if (text := fn(user))]
+
 
 def user_deactivate(*, user: User, by: User, owned_count: Callable[[], int], now: datetime | None = None) -> int:
     """R7.1: the account of a salesperson whose resignation handover is complete is deactivated

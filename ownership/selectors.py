@@ -8,6 +8,7 @@ from django.db.models import Case, Count, Exists, Max, OuterRef, Q, QuerySet, Te
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from crm.dates import local_today
@@ -259,6 +260,22 @@ def releasing_on(
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     return qs.order_by("owner_id", "name")
+
+
+def still_owns_refusal(user: User) -> str:
+    """R7.1: a deactivated account owns nothing. Deactivating by hand someone who still owns
+    customers would strand them (nobody records their visits or orders; R5.3 skips the account;
+    only their deadlines would free them): they go through a resignation handover."""
+    owned = Customer.objects.filter(owner_id=user.pk).count()
+    if not owned:
+        return ""
+    return ngettext(
+        "%(user)s still owns %(n)d customer: hand it over with a resignation handover, which deactivates the "
+        "account when it is complete.",
+        "%(user)s still owns %(n)d customers: hand them over with a resignation handover, which deactivates the "
+        "account when it is complete.",
+        owned,
+    ) % {"user": user, "n": owned}
 
 
 def may_own_by_first_order(user: User, customer: Customer) -> bool:

@@ -674,3 +674,39 @@ def test_orders_keep_their_salesperson_after_it_left(owner, teammate, manager, f
     handovers.handover_complete(handover=h, manager=manager, now=at(date(2026, 3, 2), 16))
     order = Order.objects.get(pk=order.pk)
     assert (order.salesperson, order.customer.owner, order.outstanding) == (teammate, owner, Decimal("5000.00"))
+
+
+# --- R7.1: a deactivated account owns nothing, whoever deactivates it --------------------------------
+
+
+def _admin_user_form(user) -> dict:
+    return {
+        "username": user.username,
+        "email": user.email,
+        "display_name": user.display_name,
+        "department": user.department_id or "",
+        "groups": list(user.groups.values_list("pk", flat=True)),
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "09:00:00",
+        "is_active": "on",
+    }
+
+
+def test_r7_1_the_admin_does_not_deactivate_a_salesperson_who_still_owns_customers(
+    client_for, owner, teammate, english
+):
+    """Unticking "active" in the Django admin would leave the customers with an account nobody uses
+    (nobody records their visits or orders, R5.3 skips it, only their deadlines free them): a leaver
+    goes through a resignation handover, which deactivates the account once everything is handed
+    over. Someone who owns nothing is deactivated there as before."""
+    root = UserFactory(username="root", is_staff=True, is_superuser=True, department=None)
+    owned_customer(owner, since=date(2026, 2, 1))
+    client = client_for(root)
+    for user, refused in ((owner, True), (teammate, False)):
+        data = {k: v for k, v in _admin_user_form(user).items() if k != "is_active"}
+        response = client.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+        assert reload(user).is_active is refused, response.content.decode()[:2000]
+        if refused:
+            assert response.status_code == 200 and "resignation handover" in response.content.decode()
+        else:
+            assert response.status_code == 302
