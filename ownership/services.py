@@ -1348,9 +1348,9 @@ def _apply_what_the_handover_held_back(customers: list[Customer], *, manager: Us
             and reversal.to_owner_id == c.owner_id
             and c.owner_basis == Basis.FIRST_ORDER
         )
-        if not ((c.is_problem and held_problem) or held_reversal):
+        owner = c.owner if (c.is_problem and held_problem) or held_reversal else None
+        if owner is None:
             continue
-        owner = c.owner
         if c.is_problem and held_problem and problem is not None:
             _release(c, reason=ReleaseReason.PROBLEM, now=now)
             _event(

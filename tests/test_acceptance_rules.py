@@ -321,7 +321,7 @@ def test_r5_3_r8_1_the_confirmation_step_says_a_held_customer_stays_because_of_t
 ):
     """The teammate (active, of the department) can own customers: what keeps the owner is the
     handover. The step must say so, not that the teammate "can no longer own customers"."""
-    c, order, _h = _teammates_order_on_the_owners_held_customer(owner, teammate, manager, department, receiver)
+    _c, order, _h = _teammates_order_on_the_owners_held_customer(owner, teammate, manager, department, receiver)
     time_machine.move_to(at(date(2026, 3, 10), 15), tick=False)
     response = client_for(finance).post(
         reverse("sales:payment_confirm", args=[order.pk]),
