@@ -360,7 +360,8 @@ POOL_FLOW_Q: dict[str, Q] = {
     PoolFlow.RULE: _RELEASED & ~Q(rule=""),
     PoolFlow.HANDOVER: _RELEASED & Q(rule="", reason=ReleaseReason.HANDOVER),
     PoolFlow.HAND: _RELEASED & Q(rule="") & ~Q(reason=ReleaseReason.HANDOVER),
-    PoolFlow.PROBLEM: Q(action=Action.PROBLEM, from_owner__isnull=False),
+    # A problem mark on a customer a handover holds keeps its owner (R7): no movement until then.
+    PoolFlow.PROBLEM: Q(action=Action.PROBLEM, from_owner__isnull=False, to_owner__isnull=True),
     PoolFlow.IMPORTED: Q(action=Action.REGISTERED, reason=ReleaseReason.IMPORTED),
     PoolFlow.REGISTERED: Q(action=Action.REGISTERED, reason=ReleaseReason.REGISTERED, to_owner__isnull=True),
     # A reversed first sale (R8.2) with no earlier ownership to restore returns the customer to the pool.

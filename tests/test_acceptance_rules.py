@@ -710,3 +710,21 @@ def test_r7_1_the_admin_does_not_deactivate_a_salesperson_who_still_owns_custome
             assert response.status_code == 200 and "resignation handover" in response.content.decode()
         else:
             assert response.status_code == 302
+
+
+def test_r5_5_r7_the_pool_flows_count_a_problem_customer_when_it_enters_the_pool_not_before(
+    owner, manager, finance, receiver
+):
+    """Bad credit flags a customer a handover holds without moving it: no pool inflow then (the pool
+    flows count every change of owner to or from empty exactly once, R5.9). The cancellation that
+    sends it to the pool is the inflow."""
+    c = owned_customer(owner, since=date(2026, 2, 1))
+    h = open_transfer(owner, manager, [c], day=date(2026, 3, 1), receiver=receiver)
+    set_credit(c, finance, CreditStatus.BAD, date(2026, 3, 10))
+
+    def flows():
+        return list(selectors.pool_movements_visible_to(manager).filter(customer=c).values_list("flow", flat=True))
+
+    assert flows() == []
+    handovers.handover_cancel(handover=h, manager=manager, reason="员工留任", now=at(date(2026, 3, 12)))
+    assert flows() == [selectors.PoolFlow.PROBLEM]
