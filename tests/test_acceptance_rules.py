@@ -279,6 +279,9 @@ def test_r5_5_r7_bad_credit_during_a_handover_that_is_then_cancelled_sends_the_c
     assert chain_is_continuous(c)
     # A problem release is no release of the owner's own: no cool-off (R5.8).
     assert selectors.cooloff(customer=c, user=owner) is None
+    # The flag still stands for the bad credit only: credit that recovers lifts it (R2.3).
+    set_credit(c, finance, CreditStatus.WATCH, date(2026, 3, 20), note="已还款")
+    assert (reload(c).is_problem, reload(c).owner) == (False, None)
 
 
 def test_r2_3_r7_credit_lifted_during_the_handover_leaves_nothing_to_do_at_cancellation(owner, manager, finance):
